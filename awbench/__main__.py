@@ -1,0 +1,5 @@
+"""`python -m awbench ...` (and `torchrun -m awbench ...`) run the command line."""
+
+from awbench.cli import main
+
+main()

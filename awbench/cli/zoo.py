@@ -1,0 +1,62 @@
+"""`awbench zoo list | info NAME`: the architectures and the published checkpoints of the model zoo."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from awbench.cli import app
+from awbench.console import console
+
+zoo_app = typer.Typer(help="Browse the model zoo: architectures and published checkpoints.", no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
+
+
+@zoo_app.command("list", epilog="Example:\n\n  awbench zoo list")
+def list_zoo() -> None:
+    """List registered architectures and published checkpoints."""
+    import model_zoo
+    from model_zoo.manifest import entries
+
+    table = Table(title="Architectures (model_zoo.create(name))")
+    table.add_column("name")
+    table.add_column("kind")
+    for name in model_zoo.available():
+        table.add_row(name, "AW-Net (dynamic)" if name.startswith("aw-") else "static")
+    console.print(table)
+    checkpoints = Table(title="Checkpoints (model_zoo/manifest.json)")
+    for column in ("name", "architecture", "dataset", "threat model", "method", "clean", "robust"):
+        checkpoints.add_column(column)
+    for item in entries():
+        reported = item.reported
+        checkpoints.add_row(
+            item.name, item.architecture, item.dataset, f"{item.threat_model} {item.eps:.4g}", item.method,
+            _percent(reported.get("clean_accuracy")), _percent(reported.get("robust_accuracy")),
+        )
+    console.print(checkpoints if checkpoints.row_count else "[dim]no published checkpoints in the manifest[/dim]")
+
+
+@zoo_app.command("info", epilog="Example:\n\n  awbench zoo info resnet18\n\n  awbench zoo info cifar10-small-cnn-pgd-at")
+def info(name: Annotated[str, typer.Argument(help="An architecture or a checkpoint name.")]) -> None:
+    """Show one architecture (parameter count) or one checkpoint (manifest entry)."""
+    import model_zoo
+    from awbench.errors import UnknownNameError
+    from model_zoo.manifest import entries
+
+    checkpoints = {item.name: item for item in entries()}
+    if name in checkpoints:
+        for key, value in vars(checkpoints[name]).items():
+            console.print(f"[bold]{key}[/bold]: {value}")
+        return
+    if name not in model_zoo.available():
+        raise UnknownNameError("architecture or checkpoint", name, [*model_zoo.available(), *checkpoints])
+    model = model_zoo.create(name)
+    parameters = sum(p.numel() for p in model.parameters())
+    console.print(f"[bold]{name}[/bold]: {parameters:,} parameters; input 3x32x32 in [0, 1], 10 classes by default")
+    console.print(f"dynamic (AW-Net): {name.startswith('aw-')}")
+
+
+def _percent(value: object) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else "-"

@@ -1,0 +1,305 @@
+"""Read a folder of training runs and evaluations into one table: one row per evaluation.
+
+A training run is a folder holding `config.json` (a TrainConfig as a dict); an evaluation is a folder holding
+`summary.json` (written by `awbench eval`), usually `runs/<name>/eval-<timestamp>/` but anywhere below the
+folder. An evaluation belongs to the run in its nearest ancestor folder holding a config.json, else to the run
+folder of its checkpoint. A run with no evaluation still gets a row, with empty accuracy columns.
+
+Reading is forgiving and honest: a corrupt or foreign JSON file is skipped with a warning naming the file,
+and every warning is kept (and returned) so that the caller can repeat them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.markup import escape
+
+from awbench.console import console
+from awbench.errors import AwbenchError
+
+RUN_CONFIG = "config.json"
+EVALUATION_SUMMARY = "summary.json"
+ROBUST_PREFIX = "robust_"
+CLEAN_ATTACK = "clean"
+# Usual attacks first, from weakest to strongest; any other attack follows in alphabetical order.
+ATTACK_ORDER = ("fgsm", "pgd", "cw", "cw-l2", "autoattack", "adaptive")
+AW_NET_METHOD = "awnet"
+AW_NET_MODEL_PREFIX = "aw-"
+
+TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
+
+
+@dataclass
+class RunFolder:
+    """A training run: its folder and the fields of its config.json that the table shows."""
+
+    folder: Path
+    name: str
+    config: dict[str, Any]
+    evaluated: bool = False
+
+
+@dataclass
+class Collection:
+    """What a folder holds: the table (one row per evaluation or unevaluated run) and the warnings."""
+
+    frame: pd.DataFrame
+    attacks: list[str]
+    warnings: list[str] = field(default_factory=list)
+
+
+def robust_column(attack: str) -> str:
+    """Name of the table column holding the robust accuracy under `attack`."""
+    return f"{ROBUST_PREFIX}{attack}"
+
+
+def is_aw_net(model: Any, method: Any, dynamic: Any) -> bool:
+    """AW-Net rows: an `aw-` architecture, the `awnet` training method, or an evaluation of a dynamic model."""
+    return (
+        (isinstance(model, str) and model.startswith(AW_NET_MODEL_PREFIX)) or method == AW_NET_METHOD or dynamic is True
+    )
+
+
+def collect_runs(runs_dir: str | Path) -> Collection:
+    """Walk `runs_dir` and read every run's config.json and every evaluation's summary.json into one table.
+
+    Raises AwbenchError when the folder is missing, is not a folder, or holds no readable run or evaluation.
+    """
+    root = Path(runs_dir)
+    if not root.exists():
+        raise AwbenchError(f"no such folder: {root}")
+    if not root.is_dir():
+        raise AwbenchError(f"{root} is not a folder; give the folder that holds the run folders (e.g. runs/)")
+    warnings: list[str] = []
+    config_paths, summary_paths = _find_json_files(root)
+    runs = {}
+    for path in config_paths:
+        run = _read_run(path, warnings)
+        if run is not None:
+            runs[run.folder] = run
+    rows = []
+    for path in summary_paths:
+        row = _read_evaluation(path, root, runs, warnings)
+        if row is not None:
+            rows.append(row)
+    rows += [_unevaluated_row(run) for run in runs.values() if not run.evaluated]
+    if not rows:
+        skipped = f"; {len(warnings)} file(s) skipped, see the warnings above" if warnings else ""
+        raise AwbenchError(
+            f"no training runs ({RUN_CONFIG}) or evaluations ({EVALUATION_SUMMARY}) found under {root}{skipped}"
+        )
+    attacks = _ordered_attacks({key for row in rows for key in row.get("robust", {})})
+    return Collection(frame=_to_frame(rows, attacks), attacks=attacks, warnings=warnings)
+
+
+def _find_json_files(root: Path) -> tuple[list[Path], list[Path]]:
+    configs, summaries = [], []
+    for folder, subfolders, files in os.walk(root):
+        # Sorted for a reproducible row order; hidden folders and caches are never runs.
+        subfolders[:] = sorted(name for name in subfolders if not name.startswith((".", "__")))
+        if RUN_CONFIG in files:
+            configs.append(Path(folder) / RUN_CONFIG)
+        if EVALUATION_SUMMARY in files:
+            summaries.append(Path(folder) / EVALUATION_SUMMARY)
+    return configs, summaries
+
+
+def _warn(warnings: list[str], message: str) -> None:
+    warnings.append(message)
+    console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)  # a path must stay whole
+
+
+def _read_json(path: Path, warnings: list[str]) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        _warn(warnings, f"skipped {path}: not readable JSON ({reason})")
+        return None
+    if not isinstance(payload, dict):
+        _warn(warnings, f"skipped {path}: expected a JSON object, found {type(payload).__name__}")
+        return None
+    return payload
+
+
+def _read_run(path: Path, warnings: list[str]) -> RunFolder | None:
+    config = _read_json(path, warnings)
+    if config is None:
+        return None
+    if not any(isinstance(config.get(key), str) for key in ("model", "method")):
+        _warn(warnings, f"skipped {path}: not an awbench training config (no 'model' or 'method')")
+        return None
+    folder = path.parent.resolve()
+    # The folder name is unique within the tree; config["name"] may be stale after a rename or a copy.
+    return RunFolder(folder=folder, name=folder.name, config=config)
+
+
+def _fraction(value: Any, what: str, path: Path, warnings: list[str]) -> float:
+    """An accuracy as a float in [0, 1], or NaN (with a warning) if it is anything else."""
+    if value is None:
+        return math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        _warn(warnings, f"{path}: ignored {what} = {value!r} (expected a fraction in [0, 1])")
+        return math.nan
+    return float(value)
+
+
+def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnings: list[str]) -> dict[str, Any] | None:
+    summary = _read_json(path, warnings)
+    if summary is None:
+        return None
+    robust_payload = summary.get("robust_accuracy")
+    if "clean_accuracy" not in summary and not robust_payload:
+        _warn(warnings, f"skipped {path}: not an awbench evaluation summary (no 'clean_accuracy')")
+        return None
+    if robust_payload is None:
+        robust_payload = {}
+    elif not isinstance(robust_payload, dict):
+        _warn(warnings, f"{path}: ignored 'robust_accuracy' (expected an object of attack: fraction)")
+        robust_payload = {}
+    robust = {
+        str(attack): _fraction(value, f"robust_accuracy[{attack!r}]", path, warnings)
+        for attack, value in robust_payload.items()
+    }
+    robust = {attack: value for attack, value in robust.items() if not math.isnan(value)}
+    # The `clean` pseudo-attack (no perturbation) measures clean accuracy, not robustness.
+    clean_attack = robust.pop(CLEAN_ATTACK, math.nan)
+    clean = _fraction(summary.get("clean_accuracy"), "clean_accuracy", path, warnings)
+    clean = clean_attack if math.isnan(clean) else clean
+    worst = _fraction(summary.get("worst_case_accuracy"), "worst_case_accuracy", path, warnings)
+    if math.isnan(worst) and robust:
+        # An upper bound of the per-sample worst case, which the summary should have held; say so.
+        worst = min(robust.values())
+        _warn(warnings, f"{path}: no worst_case_accuracy; used the lowest attack accuracy ({worst:.4f})")
+    run = _owning_run(path.parent.resolve(), summary.get("checkpoint"), root, runs)
+    config = run.config if run is not None else {}
+    if run is not None:
+        run.evaluated = True
+    model = summary.get("model", config.get("model"))
+    method = summary.get("method", config.get("method"))
+    return {
+        "run": run.name if run is not None else _unlinked_run_name(path, summary),
+        "model": model,
+        "method": method,
+        "dataset": summary.get("dataset", config.get("dataset")),
+        "norm": summary.get("norm", config.get("norm")),
+        "eps": summary.get("eps", config.get("eps")),
+        "n_examples": summary.get("n_examples"),
+        "clean_accuracy": clean,
+        "robust": robust,
+        "worst_case_accuracy": worst,
+        "aw_net": is_aw_net(model, method, summary.get("dynamic")),
+        "checks": _unpassed_checks(summary.get("checks")),
+        "evaluation": _relative(path.parent, root),
+    }
+
+
+def _owning_run(folder: Path, checkpoint: Any, root: Path, runs: dict[Path, RunFolder]) -> RunFolder | None:
+    stop = root.resolve()
+    for candidate in (folder, *folder.parents):
+        if candidate in runs:
+            return runs[candidate]
+        if candidate == stop:
+            break
+    if isinstance(checkpoint, str) and checkpoint:
+        checkpoint_path = Path(checkpoint)
+        candidates = [checkpoint_path] if checkpoint_path.is_absolute() else [checkpoint_path, root / checkpoint_path]
+        for candidate in candidates:
+            run_folder = candidate.parent.resolve()
+            if run_folder in runs:
+                return runs[run_folder]
+    return None
+
+
+def _unlinked_run_name(path: Path, summary: dict[str, Any]) -> str:
+    if isinstance(summary.get("run"), str) and summary["run"]:
+        return summary["run"]
+    checkpoint = summary.get("checkpoint")
+    if isinstance(checkpoint, str) and checkpoint:
+        checkpoint_path = Path(checkpoint)
+        # runs/<name>/best.pt names the run by its folder; a zoo checkpoint by its file name.
+        if checkpoint_path.stem in ("best", "checkpoint") and checkpoint_path.parent.name:
+            return checkpoint_path.parent.name
+        return checkpoint_path.stem
+    return path.parent.name
+
+
+def _unpassed_checks(checks: Any) -> str | None:
+    """'name: status' for every check that did not pass (a flag is reported, never hidden); None if all passed."""
+    if not isinstance(checks, dict):
+        return None
+    unpassed = [
+        f"{name}: {result.get('status')}"
+        for name, result in checks.items()
+        if isinstance(result, dict) and result.get("status") != "pass"
+    ]
+    return "; ".join(unpassed) or None
+
+
+def _unevaluated_row(run: RunFolder) -> dict[str, Any]:
+    config = run.config
+    return {
+        "run": run.name,
+        "model": config.get("model"),
+        "method": config.get("method"),
+        "dataset": config.get("dataset"),
+        "norm": config.get("norm"),
+        "eps": config.get("eps"),
+        "n_examples": None,
+        "clean_accuracy": math.nan,
+        "robust": {},
+        "worst_case_accuracy": math.nan,
+        "aw_net": is_aw_net(config.get("model"), config.get("method"), None),
+        "checks": None,
+        "evaluation": None,
+    }
+
+
+def _relative(folder: Path, root: Path) -> str:
+    try:
+        return folder.resolve().relative_to(root.resolve()).as_posix() or "."
+    except ValueError:
+        return str(folder)
+
+
+def _ordered_attacks(attacks: set[str]) -> list[str]:
+    known = [attack for attack in ATTACK_ORDER if attack in attacks]
+    return known + sorted(attacks - set(known))
+
+
+def _number_or_nan(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+
+
+def _whole_number_or_none(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        return None
+    return int(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _to_frame(rows: list[dict[str, Any]], attacks: list[str]) -> pd.DataFrame:
+    columns: dict[str, Any] = {
+        name: pd.array([_text_or_none(row[name]) for row in rows], dtype="str") for name in TEXT_COLUMNS
+    }
+    columns["eps"] = pd.array([_number_or_nan(row["eps"]) for row in rows], dtype="float64")
+    columns["n_examples"] = pd.array([_whole_number_or_none(row["n_examples"]) for row in rows], dtype="Int64")
+    columns["clean_accuracy"] = pd.array([row["clean_accuracy"] for row in rows], dtype="float64")
+    for attack in attacks:
+        values = [row["robust"].get(attack, math.nan) for row in rows]
+        columns[robust_column(attack)] = pd.array(values, dtype="float64")
+    columns["worst_case_accuracy"] = pd.array([row["worst_case_accuracy"] for row in rows], dtype="float64")
+    columns["aw_net"] = pd.array([bool(row["aw_net"]) for row in rows], dtype="bool")
+    columns["checks"] = pd.array([row["checks"] for row in rows], dtype="str")
+    columns["evaluation"] = pd.array([row["evaluation"] for row in rows], dtype="str")
+    return pd.DataFrame(columns)

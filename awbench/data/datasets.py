@@ -1,0 +1,181 @@
+"""Datasets by name, found on disk in torchvision's layout or as prepared `.npz` arrays.
+
+Where to look, in order: the `--data-dir` option, then `AWBENCH_DATA`, then `~/.cache/awbench/data`.
+Images are kept as uint8 NCHW tensors; models receive float images in [0, 1].
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from awbench.errors import DataNotFoundError, UnknownNameError
+
+DEFAULT_CACHE = Path.home() / ".cache" / "awbench" / "data"
+
+
+class DatasetName(str, Enum):
+    CIFAR10 = "cifar10"
+    CIFAR100 = "cifar100"
+    SVHN = "svhn"
+    MNIST = "mnist"
+
+    @classmethod
+    def parse(cls, text: str) -> DatasetName:
+        try:
+            return cls(str(text).lower())
+        except ValueError:
+            raise UnknownNameError("dataset", text, [d.value for d in cls]) from None
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    num_classes: int
+    in_channels: int
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    torchvision_class: str
+
+
+SPECS: dict[DatasetName, DatasetSpec] = {
+    DatasetName.CIFAR10: DatasetSpec(10, 3, 32, (0.4914, 0.4822, 0.4465), (0.2471, 0.2435, 0.2616), "CIFAR10"),
+    DatasetName.CIFAR100: DatasetSpec(100, 3, 32, (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762), "CIFAR100"),
+    DatasetName.SVHN: DatasetSpec(10, 3, 32, (0.4377, 0.4438, 0.4728), (0.1980, 0.2010, 0.1970), "SVHN"),
+    DatasetName.MNIST: DatasetSpec(10, 1, 28, (0.1307,), (0.3081,), "MNIST"),
+}
+
+
+@dataclass
+class ImageData:
+    """Images (uint8, N x C x H x W) and labels (int64, N) held in memory."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: DatasetName
+    split: str
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def spec(self) -> DatasetSpec:
+        return SPECS[self.name]
+
+    def select(self, indices: torch.Tensor) -> ImageData:
+        return ImageData(self.images[indices], self.labels[indices], self.name, self.split, self.source)
+
+    def as_float(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """All images as float in [0, 1] and labels, on `device`."""
+        return self.images.to(device).float().div_(255), self.labels.to(device)
+
+
+def search_roots(data_dir: str | Path | None = None) -> list[Path]:
+    """The folders searched for data, in order: --data-dir, $AWBENCH_DATA, the default cache."""
+    roots: list[Path] = []
+    if data_dir:
+        roots.append(Path(data_dir).expanduser())
+    if os.environ.get("AWBENCH_DATA"):
+        roots.append(Path(os.environ["AWBENCH_DATA"]).expanduser())
+    roots.append(DEFAULT_CACHE)
+    return roots
+
+
+def _npz_candidates(root: Path, name: DatasetName, split: str) -> list[Path]:
+    file = f"{name.value}_{split}.npz"
+    return [root / file, root / name.value / file]
+
+
+def _from_npz(path: Path, name: DatasetName, split: str) -> ImageData:
+    with np.load(path, allow_pickle=False) as arrays:
+        x, y = arrays["x"], arrays["y"]
+    images = torch.from_numpy(np.ascontiguousarray(x))
+    images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2).contiguous()
+    return ImageData(images, torch.from_numpy(y.astype(np.int64)), name, split, str(path))
+
+
+def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool) -> ImageData | None:
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, SPECS[name].torchvision_class)
+    kwargs = {"split": split} if name is DatasetName.SVHN else {"train": split == "train"}
+    for folder in (root, root / name.value):
+        try:
+            dataset = cls(str(folder), download=download and folder == root, **kwargs)
+        except (RuntimeError, FileNotFoundError, OSError):
+            continue
+        data = dataset.data
+        images = torch.as_tensor(np.asarray(data))
+        if name is DatasetName.MNIST:
+            images = images.unsqueeze(1)
+        elif name is not DatasetName.SVHN:  # CIFAR stores HWC; SVHN is already CHW
+            images = images.permute(0, 3, 1, 2)
+        labels = dataset.labels if name is DatasetName.SVHN else dataset.targets
+        return ImageData(images.contiguous(), torch.as_tensor(np.asarray(labels), dtype=torch.int64),
+                         name, split, str(folder))
+    return None
+
+
+def load_dataset(
+    name: str | DatasetName,
+    split: str = "train",
+    *,
+    data_dir: str | Path | None = None,
+    download: bool = False,
+) -> ImageData:
+    """Load a whole split ('train' or 'test') of dataset `name` from the first folder that holds it."""
+    name = DatasetName.parse(name) if not isinstance(name, DatasetName) else name
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    roots = search_roots(data_dir)
+    for root in roots:
+        for path in _npz_candidates(root, name, split):
+            if path.is_file():
+                return _from_npz(path, name, split)
+        found = _from_torchvision(root, name, split, download=False)
+        if found is not None:
+            return found
+    if download:
+        target = roots[0]
+        try:
+            found = _from_torchvision(target, name, split, download=True)
+        except Exception as error:  # noqa: BLE001  (offline: urllib raises many kinds)
+            raise DataNotFoundError(f"could not download {name.value} into {target}: {error}") from None
+        if found is not None:
+            return found
+    searched = ", ".join(str(r) for r in roots)
+    raise DataNotFoundError(
+        f"{name.value} ({split}) not found in: {searched}. Point --data-dir or AWBENCH_DATA at a folder "
+        f"holding {name.value}_{split}.npz or torchvision's {SPECS[name].torchvision_class} files, "
+        "or pass --download when online."
+    )
+
+
+def balanced_subset(labels: torch.Tensor, size: int, seed: int, exclude: torch.Tensor | None = None) -> torch.Tensor:
+    """Indices of a fixed, seeded subset with (as near as possible) equal counts per class."""
+    generator = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(labels), generator=generator)
+    if exclude is not None and len(exclude):
+        keep = torch.ones(len(labels), dtype=torch.bool)
+        keep[exclude] = False
+        order = order[keep[order]]
+    classes = torch.unique(labels)
+    size = min(size, len(order))
+    per_class = {int(c): size // len(classes) for c in classes}
+    for c in classes[: size % len(classes)]:
+        per_class[int(c)] += 1
+    picked: list[torch.Tensor] = []
+    for c in classes:
+        members = order[labels[order] == c]
+        picked.append(members[: per_class[int(c)]])
+    chosen = torch.cat(picked)
+    if len(chosen) < size:  # a class too small for its share: fill from the rest, still seeded
+        rest = order[~torch.isin(order, chosen)]
+        chosen = torch.cat([chosen, rest[: size - len(chosen)]])
+    return chosen.sort().values

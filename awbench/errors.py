@@ -1,0 +1,27 @@
+"""User-facing errors: the CLI prints their message on one line and exits with a non-zero code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class AwbenchError(Exception):
+    """An error caused by the user's input (a bad name, a missing file, a corrupt checkpoint...)."""
+
+    exit_code = 2
+
+
+class UnknownNameError(AwbenchError):
+    """A name (dataset, model, method, attack) that is not registered; the message lists valid choices."""
+
+    def __init__(self, kind: str, name: str, choices: Iterable[str]):
+        self.kind, self.name, self.choices = kind, name, sorted(choices)
+        super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(self.choices)}")
+
+
+class DataNotFoundError(AwbenchError):
+    """The dataset could not be found on disk (and could not, or was not asked to, be downloaded)."""
+
+
+class CheckpointError(AwbenchError):
+    """A checkpoint file that is missing, truncated, unsafe, foreign or does not fit its architecture."""

@@ -1,0 +1,116 @@
+"""`evaluate_checkpoint`: the one entry point of an evaluation (the CLI and the demo call it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from awbench import checkpoint as checkpoints
+from awbench.attacks import AttackOptions, attack_class
+from awbench.data import balanced_subset, load_dataset
+from awbench.device import resolve_device
+from awbench.errors import AwbenchError, CheckpointError
+from awbench.evaluation.report import per_sample_frame, versions, write_outputs
+from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.threat import Norm, ThreatModel, parse_eps
+
+DEFAULT_BATCH_SIZE = {"cpu": 256, "cuda": 1024}
+DEFAULT_EPS = {Norm.LINF: 8 / 255, Norm.L2: 0.5}
+
+
+def default_out(checkpoint_path: Path) -> Path:
+    """An `eval-<timestamp>` folder inside the checkpoint's run folder (never an existing one)."""
+    run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
+    base = run_folder / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
+    out, counter = base, 1
+    while out.exists():
+        counter += 1
+        out = base.with_name(f"{base.name}-{counter}")
+    return out
+
+
+def _threat(eps: float | str | None, norm: str | Norm | None, metadata: dict[str, Any]) -> ThreatModel:
+    """Given values, else the checkpoint's training threat model (eps 0, i.e. none: 8/255 Linf, 0.5 L2)."""
+    norm = norm if isinstance(norm, Norm) else Norm.parse(norm if norm is not None else metadata.get("norm") or "Linf")
+    if eps is not None:
+        return ThreatModel(norm, parse_eps(eps))
+    trained = metadata.get("eps")
+    same_norm = Norm.parse(metadata.get("norm") or "Linf") is norm
+    value = float(trained) if trained and same_norm and 0 < float(trained) <= 1 else DEFAULT_EPS[norm]
+    return ThreatModel(norm, value)
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    *,
+    attacks: list[str],
+    eps: float | str | None = None,
+    norm: str | Norm | None = None,
+    n_examples: int = 1000,
+    batch_size: int | None = None,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    out: str | Path | None = None,
+    cascade: bool = False,
+    show_progress: bool = True,
+    **attack_options: Any,
+) -> dict[str, Any]:
+    """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
+
+    Examples: the first `n_examples` of a seeded, class-balanced selection of the test split of the
+    checkpoint's dataset (the same for every model at the same seed). `eps`/`norm` default to the
+    checkpoint's training threat model. `batch_size` defaults to 256 on CPU, 1024 on CUDA. `attacks`: names
+    from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `attack_options`: fields of
+    `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
+    aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
+
+    Writes into `out` (default: `<run folder>/eval-<timestamp>`) summary.json, per_sample.csv and
+    eval_state.json; evaluating again into the same `out` resumes, skipping finished units. Returns the
+    summary dict: checkpoint, model, method, run, dataset, split, n_examples, norm, eps, seed, device,
+    versions, clean_accuracy, robust_accuracy {attack: fraction}, worst_case_accuracy, seconds {attack: s},
+    checks {name: {status: pass|fail|flag, detail}}, dynamic, cascade, per_attack_accuracy_means, details,
+    attacks, out. Raises AwbenchError (one-line message) on bad input.
+    """
+    if not attacks:
+        raise AwbenchError("give at least one --attack")
+    for name in attacks:
+        attack_class(name)
+    if isinstance(n_examples, bool) or int(n_examples) < 1:
+        raise AwbenchError(f"--n-examples must be at least 1, got {n_examples}")
+    if batch_size is not None and int(batch_size) < 1:
+        raise AwbenchError(f"--batch-size must be at least 1, got {batch_size}")
+    if eps is not None:
+        parse_eps(eps)
+    if norm is not None and not isinstance(norm, Norm):
+        Norm.parse(norm)
+    options = AttackOptions.from_kwargs(**attack_options)
+    torch_device = resolve_device(device)
+    batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
+
+    model, metadata = checkpoints.load(checkpoint, torch_device)
+    threat = _threat(eps, norm, metadata)
+    attack_objects = build_attacks(list(attacks), threat, options, batch_size=batch_size, seed=seed)
+    if not metadata.get("dataset"):
+        raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
+    data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
+    indices = balanced_subset(data.labels, int(n_examples), seed)
+    x, y = data.select(indices).as_float("cpu")
+
+    out_path = Path(out) if out is not None else default_out(Path(checkpoint))
+    out_path.mkdir(parents=True, exist_ok=True)
+    results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
+                             batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade, out=out_path,
+                             show_progress=show_progress)
+    per_sample = results.pop("per_sample")
+    summary = {
+        "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],
+        "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value, "split": "test",
+        "n_examples": results.pop("n_examples"), "norm": threat.norm.value, "eps": threat.eps, "seed": seed,
+        "device": str(torch_device), "batch_size": batch_size, "versions": versions(),
+        "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
+        "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
+    }
+    write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
+    return summary

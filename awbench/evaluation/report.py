@@ -1,0 +1,77 @@
+"""Evaluation outputs: summary.json and per_sample.csv (written atomically), and the rich table."""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from awbench import __version__
+from awbench.checkpoint import atomic_write
+from awbench.console import console
+
+SUMMARY_FILE = "summary.json"
+PER_SAMPLE_FILE = "per_sample.csv"
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "flag": "yellow"}
+
+
+def versions() -> dict[str, str]:
+    found = {"awbench": __version__, "python": platform.python_version()}
+    for package in ("torch", "pyautoattack", "foolbox", "numpy"):
+        try:
+            found[package] = package_metadata.version(package)
+        except package_metadata.PackageNotFoundError:
+            found[package] = "absent"
+    return found
+
+
+def per_sample_frame(indices: list[int], columns: dict[str, list[int]], attacks: list[str]) -> pd.DataFrame:
+    """index (in the dataset split), label, clean_prediction, survived_<attack>..., survived_all (0/1)."""
+    frame = pd.DataFrame({"index": indices, "label": columns["label"], "clean_prediction": columns["clean_prediction"]})
+    for name in attacks:
+        frame[f"survived_{name}"] = columns[name]
+    frame["survived_all"] = columns["all"]
+    return frame
+
+
+def write_outputs(out: Path, summary: dict[str, Any], frame: pd.DataFrame) -> None:
+    text = json.dumps(summary, indent=2)
+    atomic_write(out / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    atomic_write(out / PER_SAMPLE_FILE, lambda handle: handle.write(buffer.getvalue().encode()))
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The result table and the self-checks, on the console (stderr)."""
+    title = (f"{summary['model']} ({summary.get('method') or '?'}) on {summary['dataset']}: "
+             f"{summary['n_examples']} examples, {summary['norm']} eps={summary['eps']:.5g}")
+    table = Table(title=title, caption=f"per-attack accuracy: {summary['per_attack_accuracy_means']}")
+    table.add_column("attack")
+    table.add_column("accuracy", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_row("clean", f"{summary['clean_accuracy']:.2%}", f"{summary['seconds'].get('clean', 0):.1f}")
+    for name, value in summary["robust_accuracy"].items():
+        table.add_row(name, f"{value:.2%}", f"{summary['seconds'].get(name, 0):.1f}")
+    table.add_row("[bold]worst case", f"[bold]{summary['worst_case_accuracy']:.2%}",
+                  f"{summary['seconds'].get('total', 0):.1f}")
+    console.print(table)
+    checks = Table(title="self-checks")
+    checks.add_column("check")
+    checks.add_column("status")
+    checks.add_column("detail", overflow="fold")
+    for name, result in summary["checks"].items():
+        style = STATUS_STYLE.get(result["status"], "")
+        checks.add_row(name, f"[{style}]{result['status']}[/]", result["detail"])
+    console.print(checks)
+    console.print(f"results in {summary['out']}")
+
+
+def failed_checks(summary: dict[str, Any]) -> list[str]:
+    return [name for name, result in summary["checks"].items() if result["status"] == "fail"]

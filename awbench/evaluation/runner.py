@@ -1,0 +1,247 @@
+"""Run attacks on a model over a fixed, seeded, class-balanced set of test examples, with self-checks.
+
+Only clean-correct examples are attacked (a misclassified one counts as broken by every attack). Without
+cascade each attack meets every clean-correct example, so its number means "this attack alone"; with
+cascade each attack (cheapest first) meets only the survivors of the previous ones, so its number means
+"after the cascade up to here", and only the worst case is comparable with a non-cascade run. Every
+attack's examples are re-predicted here and budget-checked batch by batch; attacks are not trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import zlib
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
+from awbench.console import console, progress
+from awbench.evaluation import checks as checks_module
+from awbench.evaluation.state import EvaluationState
+from awbench.threat import ThreatModel
+
+EPS0_SLICE = 64  # examples of the eps=0 PGD check
+EPS0_STEPS = 3
+
+
+@dataclass
+class AttackRecord:
+    survived: torch.Tensor  # bool [n], over all selected examples
+    attacked: int = 0
+    seconds: float = 0.0
+    budget: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> values of attacked examples
+    flags: list[str] = field(default_factory=list)
+    resumed_units: int = 0
+
+
+def build_attacks(names: list[str], threat: ThreatModel, options: AttackOptions, *, batch_size: int,
+                  seed: int) -> list[Attack]:
+    """Attack objects for `names` (duplicates dropped); raises AwbenchError on a bad name or threat model."""
+    return [create_attack(name, threat, options, batch_size=batch_size, seed=seed) for name in dict.fromkeys(names)]
+
+
+def model_fingerprint(model: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _unit_seed(seed: int, attack: str, unit: int) -> int:
+    return zlib.crc32(f"{seed}:{attack}:{unit}".encode())
+
+
+def _on_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+
+
+def _predict(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """Predicted classes of `x` (CPU tensor), batch by batch, without autograd."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            out.append(model(_on_device(x[start:start + batch_size], device)).argmax(1).cpu())
+    return torch.cat(out) if out else torch.empty(0, dtype=torch.long)
+
+
+def _determinism_check(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> dict[str, str]:
+    with torch.inference_mode():
+        batch = _on_device(x[:batch_size], device)
+        first, second = model(batch).float(), model(batch).float()
+    difference = float((first - second).abs().max()) if len(batch) else 0.0
+    same_predictions = bool((first.argmax(1) == second.argmax(1)).all())
+    detail = f"two clean passes over {len(batch)} examples: max logit difference {difference:.3g}"
+    if same_predictions and difference <= 1e-4 * max(1.0, float(first.abs().max())):
+        return checks_module.check("pass", detail)
+    return checks_module.check("flag", "randomised model? " + detail + "; use an EOT evaluation (--version rand)")
+
+
+def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_prediction: torch.Tensor,
+                options: AttackOptions, threat: ThreatModel, device: torch.device) -> dict[str, str]:
+    """PGD with eps = 0 (through the same attack and judging path) must reproduce the clean predictions."""
+    zero = ThreatModel(threat.norm, 0.0)
+    step_options = AttackOptions(**{**options.to_dict(), "steps": EPS0_STEPS, "restarts": 1, "step_size": 0.01})
+    attack = create_attack("pgd", zero, step_options, batch_size=EPS0_SLICE, seed=0)
+    xs, ys = _on_device(x[:EPS0_SLICE], device), y[:EPS0_SLICE].to(device)
+    x_adv = attack.run(model, xs, ys).x_adv
+    stats = checks_module.budget_stats(xs, x_adv, zero)
+    predicted = _predict(model, x_adv.cpu(), EPS0_SLICE, device)
+    expected = clean_prediction[:EPS0_SLICE]
+    accuracy, clean = float((predicted == ys.cpu()).float().mean()), float((expected == ys.cpu()).float().mean())
+    detail = (f"{len(xs)} examples, {EPS0_STEPS} steps: accuracy {accuracy:.4f} vs clean {clean:.4f}, "
+              f"{int((predicted != expected).sum())} predictions changed, max distance {stats['max_distance']:.3g}")
+    # Accuracy, not every prediction: a different batch size may flip a tie at float precision.
+    ok = accuracy == clean and stats["violations"] == 0
+    return checks_module.check("pass" if ok else "fail", detail)
+
+
+def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor, *,
+                state: EvaluationState, device: torch.device, seed: int, bar: Any) -> AttackRecord:
+    """Run `attack` on examples `targets` (positions into x), unit by unit, resuming stored units."""
+    record = AttackRecord(survived=torch.zeros(len(x), dtype=torch.bool), attacked=len(targets))
+    settings = {"threat": [attack.threat.norm.value, attack.threat.eps], **attack.describe()}
+    size = attack.unit_size(attack.batch_size)
+    budgets, extras = [], {}
+    for index, start in enumerate(range(0, len(targets), size)):
+        positions = targets[start:start + size]
+        stored = state.unit(attack.name, settings, index, positions.tolist())
+        if stored is None:
+            began = time.perf_counter()
+            torch.manual_seed(_unit_seed(seed, attack.name, index))
+            xs, ys = _on_device(x[positions], device), y[positions].to(device)
+            output = attack.run(model, xs, ys)
+            budget = checks_module.budget_stats(xs, output.x_adv, attack.threat)
+            with torch.inference_mode():
+                survived = (model(output.x_adv.detach()).argmax(1) == ys).cpu()
+            stored = {
+                "positions": positions.tolist(), "survived": survived.int().tolist(), "budget": budget,
+                "extras": {name: values.detach().float().cpu().tolist() for name, values in output.extras.items()},
+                "flags": output.flags, "seconds": time.perf_counter() - began,
+            }
+            state.store(attack.name, settings, index, stored)
+        else:
+            record.resumed_units += 1
+        record.survived[positions] = torch.tensor(stored["survived"], dtype=torch.bool)
+        budgets.append(stored["budget"])
+        for name, values in stored["extras"].items():
+            extras.setdefault(name, []).extend(values)
+        record.flags.extend(stored["flags"])
+        record.seconds += stored["seconds"]
+        if bar is not None:
+            bar.advance(len(positions))
+    record.budget = checks_module.merge_budget(budgets)
+    record.extras = {name: torch.tensor(values) for name, values in extras.items()}
+    return record
+
+
+def evaluate_model(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    attacks: list[Attack],
+    options: AttackOptions,
+    threat: ThreatModel,
+    batch_size: int,
+    seed: int,
+    device: torch.device,
+    cascade: bool = False,
+    out: Path | None = None,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
+    the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files."""
+    model = model.to(device).eval()
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    n = len(y)
+    results: dict[str, Any] = {"checks": {}, "seconds": {}, "details": {}}
+    began = time.perf_counter()
+    clean_prediction = _predict(model, x, batch_size, device)
+    clean_correct = clean_prediction == y
+    results["seconds"]["clean"] = time.perf_counter() - began
+    results["checks"]["deterministic"] = _determinism_check(model, x, batch_size, device)
+    results["checks"]["eps0_pgd_equals_clean"] = _eps0_check(model, x, y, clean_prediction, options, threat, device)
+
+    is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
+    attacks = list(attacks)
+    if dynamic.router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
+        attacks.append(create_attack("adaptive", threat, options, batch_size=batch_size, seed=seed))
+    for attack in attacks:
+        attack.check_model(model)
+    if cascade:
+        attacks.sort(key=lambda attack: attack.cost)  # the worst case does not depend on the order
+
+    state = EvaluationState.open(out, {
+        "model": model_fingerprint(model), "labels": hashlib.sha256(y.numpy().tobytes()).hexdigest(),
+        "images": hashlib.sha256(x.numpy().tobytes()).hexdigest(), "norm": threat.norm.value, "eps": threat.eps,
+        "seed": seed, "batch_size": batch_size, "cascade": cascade,
+    })
+    records: dict[str, AttackRecord] = {}
+    alive = clean_correct.clone()
+    bars = progress() if show_progress else nullcontext()
+    with bars:
+        for attack in attacks:
+            targets = torch.nonzero(alive if cascade else clean_correct).flatten()
+            bar = None
+            if show_progress:
+                task = bars.add_task(attack.name, total=len(targets), info="")
+                bar = _Bar(bars, task)
+            record = _run_attack(model, attack, x, y, targets, state=state, device=device, seed=seed, bar=bar)
+            if record.resumed_units:
+                console.print(f"[dim]{attack.name}: {record.resumed_units} finished unit(s) taken from {out}")
+            records[attack.name] = record
+            if cascade:
+                alive &= record.survived
+
+    worst = clean_correct.clone()
+    for record in records.values():
+        worst &= record.survived
+    clean_accuracy = float(clean_correct.float().mean())
+    robust = {name: float(record.survived.float().mean()) for name, record in records.items()}
+    worst_case = float(worst.float().mean())
+    for attack in attacks:
+        record = records[attack.name]
+        results["seconds"][attack.name] = record.seconds
+        results["checks"][f"budget:{attack.name}"] = checks_module.budget_check(record.budget, threat)
+        details = {"attacked": record.attacked, "settings": attack.describe(), **attack.summarize(record.extras, n)}
+        if record.resumed_units:
+            details["resumed_units"] = record.resumed_units
+        results["details"][attack.name] = details
+        if attack.name == "autoattack":
+            results["checks"]["autoattack_flags"] = checks_module.flags_check(record.flags, "AutoAttack")
+            for message in dict.fromkeys(record.flags):
+                console.print(f"[yellow]AutoAttack flag:[/] {message}")
+    results["checks"].update(checks_module.order_checks(clean_accuracy, robust, worst_case))
+    results["checks"]["dynamic"] = (
+        checks_module.check("flag", "dynamic model (input-dependent weights): the adaptive attack ran and enters "
+                                    "the worst case; AutoAttack alone is not a sufficient evaluation")
+        if is_dynamic else checks_module.check("pass", "static model"))
+    results["seconds"]["total"] = time.perf_counter() - began
+    results.update(
+        n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,
+        dynamic=is_dynamic, attacks=[attack.name for attack in attacks], cascade=cascade,
+        per_attack_accuracy_means=("after cascade: survivors of this attack and every earlier one, in run order"
+                                   if cascade else "this attack alone, on every clean-correct example"),
+        per_sample={"label": y.tolist(), "clean_prediction": clean_prediction.tolist(),
+                    **{name: record.survived.int().tolist() for name, record in records.items()},
+                    "all": worst.int().tolist()},
+    )
+    return results
+
+
+class _Bar:
+    def __init__(self, bars: Any, task: Any):
+        self.bars, self.task = bars, task
+
+    def advance(self, count: int) -> None:
+        self.bars.advance(self.task, count)

@@ -1,0 +1,190 @@
+"""The training loop: one function a reader holds in one screen, driven by a TrainConfig.
+
+Per epoch: seeded shuffle + augmentation, method.step on each batch, SGD step, then held-out validation
+(clean and PGD accuracy), a row in train_log.csv and an atomic checkpoint. `best.pt` keeps the epoch with the
+best held-out PGD accuracy. Every epoch re-seeds the global RNG from (seed, epoch), so a run killed after
+epoch k and resumed gives the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import model_zoo
+from awbench.attacks.pgd import pgd
+from awbench.console import console, progress
+from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
+from awbench.device import resolve_device
+from awbench.errors import AwbenchError
+from awbench.threat import Norm
+from awbench.training.config import TrainConfig
+from awbench.training.methods import build_method
+from awbench.training.run_folder import RunFolder
+
+VAL_SEED_OFFSET = 7919  # the validation split is drawn with its own seed, disjoint from the training subset
+
+
+def split_data(config: TrainConfig) -> tuple[ImageData, ImageData | None]:
+    """Training subset and held-out validation images, both class-balanced and fixed by the seed."""
+    full = load_dataset(config.dataset, "train", data_dir=config.data_dir, download=config.download)
+    val_index = None
+    if config.val_size:
+        val_index = balanced_subset(full.labels, config.val_size, config.seed + VAL_SEED_OFFSET)
+    size = config.subset if config.subset else len(full)
+    train_index = balanced_subset(full.labels, size, config.seed, exclude=val_index)
+    return full.select(train_index), (full.select(val_index) if val_index is not None else None)
+
+
+def build_model_for(config: TrainConfig, data: ImageData) -> torch.nn.Module:
+    spec = data.spec
+    return model_zoo.create(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
+                            mean=spec.mean, std=spec.std)
+
+
+def learning_rate_factor(config: TrainConfig, epoch: int) -> float:
+    """Multiplier of the base lr during `epoch` (0-based)."""
+    if config.schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * epoch / max(1, config.epochs)))
+    if config.schedule == "piecewise":
+        return 0.1 ** sum(epoch >= int(config.epochs * f) for f in (0.5, 0.75) if int(config.epochs * f) > 0)
+    if config.schedule == "constant":
+        return 1.0
+    raise AwbenchError(f"unknown schedule '{config.schedule}'; choose one of: constant, cosine, piecewise")
+
+
+def validate(model: torch.nn.Module, data: ImageData, config: TrainConfig, device: torch.device) -> dict[str, float]:
+    """Clean and PGD accuracy on held-out images (PGD with the training budget, its own fixed seed)."""
+    model.eval()
+    clean = robust = 0
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        for x, y in iterate_batches(data, 256, device=device):
+            with torch.no_grad():
+                clean += (model(x).argmax(1) == y).sum().item()
+            x_adv = pgd(model, x, y, eps=config.eps, step_size=config.step_size, steps=config.steps,
+                        norm=Norm.parse(config.norm))
+            with torch.no_grad():
+                robust += (model(x_adv).argmax(1) == y).sum().item()
+    return {"val_clean_acc": clean / len(data), "val_pgd_acc": robust / len(data)}
+
+
+def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, Any]:
+    spec = data.spec
+    return {
+        "architecture": config.model, "num_classes": spec.num_classes, "in_channels": spec.in_channels,
+        "mean": list(spec.mean), "std": list(spec.std), "dataset": config.dataset, "method": config.method,
+        "norm": config.norm, "eps": config.eps, "epoch": epoch, "run": config.name, "seed": config.seed,
+    }
+
+
+def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True) -> Path:
+    """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt."""
+    config.validate()
+    device = resolve_device(config.device)
+    run = RunFolder.for_config(config, resume=resume)
+    train_data, val_data = split_data(config)
+    torch.manual_seed(config.seed)  # weight initialisation
+    model = build_model_for(config, train_data).to(device)
+    method = build_method(config, device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay, nesterov=False)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: learning_rate_factor(config, e))
+    use_cuda_speedups = device.type == "cuda"
+    if use_cuda_speedups and config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    start_epoch, best = 0, -1.0
+    if resume:
+        start_epoch, best = run.restore(model, optimizer, scheduler, method)
+    step_model = torch.compile(model) if config.compile else model
+    run.write_config(config)
+
+    for epoch in range(start_epoch, config.epochs):
+        torch.manual_seed(config.seed * 1000 + epoch)
+        generator = epoch_generator(config.seed, epoch)
+        model.train()
+        totals = {"loss": 0.0, "clean": 0, "adv": 0, "seen": 0}
+        extra: dict[str, float] = {}
+        started = time.perf_counter()
+        batches = iterate_batches(train_data, config.batch_size, device=device, shuffle=True,
+                                  augment_images=config.augment, generator=generator)
+        with progress(transient=False) if show_progress else _NoProgress() as bar:
+            task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
+                                config.batch_size), info="")
+            for x, y in batches:
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda_speedups and config.amp):
+                    result = method.step(step_model, x, y)
+                optimizer.zero_grad(set_to_none=True)
+                result.loss.backward()
+                optimizer.step()
+                n = len(y)
+                totals["seen"] += n
+                totals["loss"] += result.loss.item() * n
+                totals["clean"] += (result.clean_logits.argmax(1) == y).sum().item()
+                if result.adv_logits is not None:
+                    totals["adv"] += (result.adv_logits.argmax(1) == y).sum().item()
+                for key, value in (result.stats or {}).items():
+                    extra[key] = extra.get(key, 0.0) + value * n
+                bar.update(task, advance=1, info=_describe(totals, method.adversarial))
+        row = {
+            "epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+            "train_loss": totals["loss"] / totals["seen"], "train_clean_acc": totals["clean"] / totals["seen"],
+            "train_adv_acc": totals["adv"] / totals["seen"] if method.adversarial else float("nan"),
+            **{key: value / totals["seen"] for key, value in extra.items()},
+        }
+        if val_data is not None:
+            row.update(validate(model, val_data, config, device))
+        row["seconds"] = time.perf_counter() - started
+        scheduler.step()
+        score = row.get("val_pgd_acc", -float(epoch))
+        is_best = val_data is None or score > best
+        best = max(best, score) if val_data is not None else best
+        run.save_epoch(model, optimizer, scheduler, method, metadata_for(config, train_data, epoch + 1), row,
+                       best=best, is_best=is_best)
+        if show_progress:
+            console.print(_summary_line(row))
+    return run.path
+
+
+def _describe(totals: dict[str, float], adversarial: bool) -> str:
+    seen = max(1, totals["seen"])
+    text = f"loss {totals['loss'] / seen:.3f}  clean {totals['clean'] / seen:.1%}"
+    return text + (f"  pgd {totals['adv'] / seen:.1%}" if adversarial else "")
+
+
+def _summary_line(row: dict[str, float]) -> str:
+    parts = [f"epoch {row['epoch']}", f"loss {row['train_loss']:.3f}", f"train clean {row['train_clean_acc']:.1%}"]
+    if not math.isnan(row["train_adv_acc"]):
+        parts.append(f"train pgd {row['train_adv_acc']:.1%}")
+    if "val_clean_acc" in row:
+        parts += [f"val clean {row['val_clean_acc']:.1%}", f"val pgd {row['val_pgd_acc']:.1%}"]
+    return "  ".join(parts) + f"  ({row['seconds']:.0f}s)"
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *args, **kwargs):
+        return 0
+
+    def update(self, *args, **kwargs):
+        pass
+
+
+def load_config(run_dir: str | Path) -> TrainConfig:
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise AwbenchError(f"{run_dir} is not a run folder (no config.json)")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError) as error:
+        raise AwbenchError(f"{path} is not a valid run configuration ({error})") from None

@@ -1,0 +1,41 @@
+"""TRADES (Zhang et al., ICML 2019): CE(clean) + beta * KL(p(x) || p(x_adv)).
+
+The inner attack maximises the same KL, started from a small Gaussian perturbation as in the paper's code.
+"""
+
+import torch
+import torch.nn.functional as F
+
+from awbench.attacks.pgd import project
+from awbench.training.methods.base import StepResult, TrainingMethod
+from awbench.training.methods.registry import register_method
+
+
+@register_method("trades")
+class TRADES(TrainingMethod):
+    def _kl_attack(self, model, x):
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                clean_probs = F.softmax(model(x), dim=1)
+            x_adv = project(x + 0.001 * torch.randn_like(x), x, self.config.eps, self.norm)
+            for _ in range(self.config.steps):
+                x_adv.requires_grad_(True)
+                kl = F.kl_div(F.log_softmax(model(x_adv), dim=1), clean_probs, reduction="sum")
+                (grad,) = torch.autograd.grad(kl, x_adv)
+                with torch.no_grad():
+                    step = grad.sign() if self.norm.value == "Linf" else grad / grad.flatten(1).norm(dim=1).clamp_min(
+                        1e-12).view(-1, 1, 1, 1)
+                    x_adv = project(x_adv + self.config.step_size * step, x, self.config.eps, self.norm)
+            return x_adv.detach()
+        finally:
+            model.train(was_training)
+
+    def step(self, model, x, y):
+        x_adv = self._kl_attack(model, x)
+        logits = model(torch.cat([x, x_adv]))
+        clean_logits, adv_logits = logits[: len(x)], logits[len(x):]
+        natural = F.cross_entropy(clean_logits, y)
+        robust = F.kl_div(F.log_softmax(adv_logits, dim=1), F.softmax(clean_logits, dim=1), reduction="batchmean")
+        return StepResult(natural + self.config.beta * robust, clean_logits, adv_logits)

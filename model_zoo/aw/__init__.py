@@ -1,0 +1,44 @@
+"""AW-Net (sample-wise dynamic network): AW layers, MixBN, the multi-head router, and conversion of backbones.
+
+Importing this package registers `aw-small-cnn`, `aw-resnet18`, `aw-preact-resnet18`, `aw-wrn-34-10` and
+`aw-wrn-28-10` in the model zoo: `model_zoo.create("aw-resnet18", ...)` is `Sequential(normalize, net=AWNet)`.
+
+Routing interface (attacks, evaluation and training code against this, and only this):
+
+    routing(model: nn.Module) -> AWNet | None
+        The AWNet inside any model (inside Sequential(normalize, net), DDP or torch.compile wrappers); None
+        for a static model.
+    is_dynamic(model: nn.Module) -> bool
+        routing(model) is not None.
+    awnet.last_detection_logit: torch.Tensor | None
+        [N] logit of p(adversarial | x) from the most recent forward; NOT detached, so an adaptive attack
+        can differentiate it (e.g. loss - beta * logsigmoid(logit)). The forward's input is the normalised
+        image; gradients flow back to the raw pixels through Normalize.
+    awnet.last_signals: dict[str, torch.Tensor]
+        layer name (relative to awnet.backbone, e.g. "layer1.0.conv1") -> [N, C] regulation signals in
+        [0, 1] of the most recent forward; one entry per AWConv2d (C = its filters) and per MixBN (C = its
+        channels).
+    with awnet.pinned(mode):            # mode in {"clean", "adversarial"}
+        Every regulation signal is fixed to 0 ("clean") or 1 ("adversarial") inside; the detection head is
+        still computed (last_detection_logit stays valid). Contexts nest; the previous mode is restored.
+    with awnet.split_batch(n_clean):
+        A training-mode forward of the concatenated batch [clean (n_clean); adversarial (rest)] normalises
+        each part with its own MixBN branch (and updates that branch's running statistics). Conv signals
+        still come from the router. No effect in eval mode (there MixBN blends by the router's signal).
+
+Building blocks: `AWConv2d`, `MixBN`, `Router`, `AWNet`, `convert(module)` (in-place layer swap) and
+`make_aw(backbone)` (convert + wrap). Design choices and deviations are documented in each module.
+"""
+
+from model_zoo.aw import architectures  # noqa: F401  (registers the aw-* architectures)
+from model_zoo.aw.conv import AWConv2d
+from model_zoo.aw.convert import convert, make_aw
+from model_zoo.aw.functional import blend_banks, per_sample_affine
+from model_zoo.aw.mixbn import MixBN
+from model_zoo.aw.network import PIN_MODES, AWNet, aw_layers, is_dynamic, routing
+from model_zoo.aw.router import Router
+
+__all__ = [
+    "PIN_MODES", "AWConv2d", "AWNet", "MixBN", "Router", "aw_layers", "blend_banks", "convert", "is_dynamic",
+    "make_aw", "per_sample_affine", "routing",
+]

@@ -1,0 +1,109 @@
+"""AWNet: a static backbone with AW layers, plus the router that drives them; and how to find one in a model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from model_zoo.aw.conv import AWConv2d
+from model_zoo.aw.mixbn import MixBN
+from model_zoo.aw.router import Router
+
+PIN_MODES = ("clean", "adversarial")
+AWLayer = AWConv2d | MixBN
+
+
+def aw_layers(backbone: nn.Module) -> Iterator[tuple[str, AWLayer]]:
+    """(name, layer) of every AWConv2d and MixBN in `backbone`, in module order (names relative to it)."""
+    for name, module in backbone.named_modules():
+        if isinstance(module, (AWConv2d, MixBN)):
+            yield name, module
+
+
+def _channels(layer: AWLayer) -> int:
+    return layer.out_channels if isinstance(layer, AWConv2d) else layer.num_features
+
+
+class AWNet(nn.Module):
+    """Router + backbone. One forward: the router reads x, every AW layer gets its signal, the backbone runs.
+
+    After each forward, `last_detection_logit` ([N], not detached) and `last_signals` ({layer: [N, C]}) hold
+    that forward's router outputs; they keep the router's (small) graph alive until the next forward.
+    """
+
+    def __init__(self, backbone: nn.Module, in_channels: int = 3, router_width: int = 16, embedding_dim: int = 64):
+        super().__init__()
+        layers = dict(aw_layers(backbone))
+        if not layers:
+            raise ValueError("AWNet needs a backbone with AW layers; convert it with model_zoo.aw.convert first")
+        self.backbone = backbone
+        self.router = Router(in_channels, {name: _channels(layer) for name, layer in layers.items()},
+                             width=router_width, embedding_dim=embedding_dim)
+        self.last_detection_logit: torch.Tensor | None = None
+        self.last_signals: dict[str, torch.Tensor] = {}
+        self._pinned_mode: str | None = None
+        self._batch_split: int | None = None
+
+    @contextmanager
+    def pinned(self, mode: str) -> Iterator[AWNet]:
+        """Inside, every regulation signal is 0 ("clean") or 1 ("adversarial"); detection is still computed."""
+        if mode not in PIN_MODES:
+            raise ValueError(f"pinned mode must be one of {PIN_MODES}, not {mode!r}")
+        previous, self._pinned_mode = self._pinned_mode, mode
+        try:
+            yield self
+        finally:
+            self._pinned_mode = previous
+
+    @contextmanager
+    def split_batch(self, n_clean: int) -> Iterator[AWNet]:
+        """Inside, a training-mode forward treats its batch as [n_clean clean; rest adversarial] in MixBN."""
+        if n_clean < 0:
+            raise ValueError(f"n_clean must be >= 0, got {n_clean}")
+        previous, self._batch_split = self._batch_split, int(n_clean)
+        try:
+            yield self
+        finally:
+            self._batch_split = previous
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        signals, detection_logit = self.router(x)
+        if self._pinned_mode is not None:
+            value = 0.0 if self._pinned_mode == "clean" else 1.0
+            signals = {name: torch.full_like(signal, value) for name, signal in signals.items()}
+        self.last_detection_logit, self.last_signals = detection_logit, signals
+        layers = list(aw_layers(self.backbone))
+        for name, layer in layers:
+            layer.signal = signals[name]
+            if isinstance(layer, MixBN):
+                layer.batch_split = self._batch_split
+        try:
+            return self.backbone(x)
+        finally:  # no stale signal (or graph) is left on a layer between forwards
+            for _, layer in layers:
+                layer.signal = None
+                if isinstance(layer, MixBN):
+                    layer.batch_split = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Drop the last forward's tensors (non-leaf, so deepcopy/pickle would refuse them)."""
+        state = self.__dict__.copy()
+        state["last_detection_logit"], state["last_signals"] = None, {}
+        return state
+
+
+def routing(model: nn.Module) -> AWNet | None:
+    """The AWNet inside `model` (e.g. Sequential(normalize, net=AWNet), or a DDP/compiled wrapper), else None."""
+    for module in model.modules():
+        if isinstance(module, AWNet):
+            return module
+    return None
+
+
+def is_dynamic(model: nn.Module) -> bool:
+    """Whether `model` contains an AWNet (a sample-wise dynamic network)."""
+    return routing(model) is not None

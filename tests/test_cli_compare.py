@@ -1,0 +1,122 @@
+"""`awbench compare`: options reach compare_runs, and user errors end as one line with a non-zero exit."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import awbench.cli as cli
+from awbench.cli.compare import compare
+
+
+@pytest.fixture
+def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run `awbench.cli.main()` (its real error handling) on an app holding just the compare command.
+
+    Other engineers' commands may not be importable yet, and typer runs a lone command without its name, so
+    the app here gets a callback to keep `compare` a subcommand as in the full CLI.
+    """
+    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
+    app.callback()(lambda: None)
+    app.command("compare")(compare)
+    monkeypatch.setattr(cli, "app", app)
+    monkeypatch.setattr(cli, "_register_commands", lambda: None)
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["awbench", *args])
+        try:
+            cli.main()
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        return code, capsys.readouterr().err
+
+    return run
+
+
+def _one_evaluated_run(root: Path) -> Path:
+    run = root / "pgd-at"
+    (run / "eval-1").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "small-cnn", "method": "pgd-at", "dataset": "cifar10"}))
+    summary = {"model": "small-cnn", "method": "pgd-at", "dataset": "cifar10", "norm": "Linf", "eps": 8 / 255}
+    summary |= {"n_examples": 10, "clean_accuracy": 0.5, "robust_accuracy": {"pgd": 0.3}, "worst_case_accuracy": 0.3}
+    (run / "eval-1" / "summary.json").write_text(json.dumps(summary))
+    return root
+
+
+def _assert_one_line_error(code: int, stderr: str, *fragments: str) -> None:
+    assert code != 0
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_compare_writes_tables_and_plots_and_says_where(run_main, tmp_path: Path) -> None:
+    runs = _one_evaluated_run(tmp_path / "runs")
+    out = tmp_path / "report"
+    code, stderr = run_main("compare", str(runs), "--metric", "pgd", "--weight", "0.25", "--out", str(out))
+    assert code == 0, stderr
+    names = sorted(path.name for path in out.iterdir())
+    assert names == ["comparison.csv", "comparison.md", "comparison.tex", "pareto.png", "pareto.svg"]
+    assert "WRA_0.25_pgd" in (out / "comparison.csv").read_text()
+    assert f"wrote {out / 'pareto.png'}" in stderr
+
+
+def test_format_and_no_plot_options(run_main, tmp_path: Path) -> None:
+    runs = _one_evaluated_run(tmp_path / "runs")
+    code, stderr = run_main("compare", str(runs), "--format", "md", "--no-plot")
+    assert code == 0, stderr
+    assert sorted(path.name for path in runs.iterdir() if path.is_file()) == ["comparison.md"]
+
+
+def test_missing_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path) -> None:
+    code, stderr = run_main("compare", str(tmp_path / "nowhere"))
+    _assert_one_line_error(code, stderr, "no such folder", "nowhere")
+
+
+def test_empty_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path) -> None:
+    code, stderr = run_main("compare", str(tmp_path))
+    _assert_one_line_error(code, stderr, "no training runs", str(tmp_path))
+
+
+def test_unknown_metric_lists_the_valid_ones(run_main, tmp_path: Path) -> None:
+    code, stderr = run_main("compare", str(_one_evaluated_run(tmp_path)), "--metric", "autoattack")
+    _assert_one_line_error(code, stderr, "unknown metric 'autoattack'", "pgd, worst")
+
+
+def test_weight_outside_zero_one_is_one_line(run_main, tmp_path: Path) -> None:
+    code, stderr = run_main("compare", str(_one_evaluated_run(tmp_path)), "--weight", "1.5")
+    _assert_one_line_error(code, stderr, "--weight must lie in [0, 1]")
+
+
+def test_help_shows_the_options_and_examples() -> None:
+    app = typer.Typer()
+    app.callback()(lambda: None)
+    app.command("compare")(compare)
+    result = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "160"})
+    assert result.exit_code == 0
+    for text in ("--metric", "--weight", "--out", "--format", "--no-plot", "awbench compare runs/"):
+        assert text in result.output
+
+
+@pytest.mark.skipif(
+    any(importlib.util.find_spec(f"awbench.cli.{name}") is None for name in ("train", "zoo")),
+    reason="the full command line needs the train and zoo commands",
+)
+def test_installed_command_reports_a_missing_folder_without_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "awbench", "compare", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    _assert_one_line_error(done.returncode, done.stderr, "no such folder")

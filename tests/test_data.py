@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import torch
+
+from awbench.data import DatasetName, balanced_subset, iterate_batches, load_dataset, search_roots
+from awbench.data.loader import augment
+from awbench.errors import DataNotFoundError, UnknownNameError
+
+
+def test_search_order_option_then_env_then_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("AWBENCH_DATA", str(tmp_path / "env"))
+    roots = search_roots(tmp_path / "opt")
+    assert roots[:2] == [tmp_path / "opt", tmp_path / "env"]
+    assert roots[2].name == "data" and ".cache" in str(roots[2])
+
+
+def test_real_cifar10_from_shared_npz(cifar_test):
+    assert cifar_test.images.shape == (10000, 3, 32, 32) and cifar_test.images.dtype == torch.uint8
+    assert torch.equal(cifar_test.labels.bincount(), torch.full((10,), 1000))
+    x, y = next(iterate_batches(cifar_test, 64))
+    assert x.dtype == torch.float32 and 0.0 <= x.min() and x.max() <= 1.0 and x.max() > 0.9
+
+
+def test_option_folder_wins_over_env(monkeypatch, tmp_path, data_dir):
+    x = np.full((20, 32, 32, 3), 7, dtype=np.uint8)
+    np.savez(tmp_path / "cifar10_test.npz", x=x, y=np.arange(20) % 10)
+    monkeypatch.setenv("AWBENCH_DATA", str(data_dir))
+    data = load_dataset("cifar10", "test", data_dir=tmp_path)
+    assert len(data) == 20 and int(data.images.max()) == 7
+
+
+def test_env_used_when_no_option(monkeypatch, data_dir):
+    monkeypatch.setenv("AWBENCH_DATA", str(data_dir / "cifar10"))
+    assert len(load_dataset("cifar10", "test")) == 10000
+
+
+def test_torchvision_layout_is_read(tmp_path):
+    # What torchvision.datasets.MNIST(root) expects: root/MNIST/raw/*-ubyte
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = np.arange(5 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(5, 28, 28)
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    header = lambda *v: np.array(v, dtype=">u4").tobytes()  # noqa: E731
+    for prefix in ("train", "t10k"):
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header(0x803, 5, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(header(0x801, 5) + labels.tobytes())
+    data = load_dataset("mnist", "test", data_dir=tmp_path)
+    assert data.images.shape == (5, 1, 28, 28)
+    assert data.labels.tolist() == [3, 1, 4, 1, 5]
+    assert torch.equal(data.images[:, 0], torch.from_numpy(images))
+
+
+def test_missing_data_error_names_folders_and_remedy(monkeypatch, tmp_path):
+    monkeypatch.delenv("AWBENCH_DATA", raising=False)
+    monkeypatch.setattr("awbench.data.datasets.DEFAULT_CACHE", tmp_path / "cache")
+    with pytest.raises(DataNotFoundError) as info:
+        load_dataset("cifar100", "test", data_dir=tmp_path / "nowhere")
+    message = str(info.value)
+    assert str(tmp_path / "nowhere") in message and str(tmp_path / "cache") in message
+    assert "--data-dir" in message and "AWBENCH_DATA" in message and "--download" in message
+
+
+def test_unknown_dataset_lists_choices():
+    with pytest.raises(UnknownNameError) as info:
+        DatasetName.parse("imagenet")
+    assert all(name in str(info.value) for name in ("cifar10", "cifar100", "svhn", "mnist"))
+
+
+def test_balanced_subset_is_seeded_balanced_and_disjoint(cifar_test):
+    first = balanced_subset(cifar_test.labels, 200, seed=3)
+    assert torch.equal(first, balanced_subset(cifar_test.labels, 200, seed=3))
+    assert not torch.equal(first, balanced_subset(cifar_test.labels, 200, seed=4))
+    assert torch.equal(cifar_test.labels[first].bincount(), torch.full((10,), 20))
+    other = balanced_subset(cifar_test.labels, 100, seed=3, exclude=first)
+    assert not set(other.tolist()) & set(first.tolist())
+
+
+def test_augment_keeps_shape_and_changes_pixels():
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
+    out = augment(images, torch.Generator().manual_seed(0), pad=2)
+    assert out.shape == images.shape and not torch.equal(out, images)

@@ -1,0 +1,109 @@
+import csv
+import json
+
+import pytest
+import torch
+
+import model_zoo
+from awbench import checkpoint
+from awbench.errors import AwbenchError, UnknownNameError
+from awbench.training import TrainConfig, train
+from awbench.training.methods import available_methods, build_method
+from awbench.training.run_folder import RunFolder
+
+BASELINES = ["standard", "pgd-at", "trades", "mart"]
+
+
+def test_baseline_methods_registered():
+    assert set(BASELINES) <= set(available_methods())
+
+
+@pytest.mark.parametrize("method", BASELINES)
+def test_loss_decreases_on_a_real_batch(method, cifar_train):
+    torch.manual_seed(0)
+    x = cifar_train.images[::500].float() / 255  # 100 real images, all classes
+    y = cifar_train.labels[::500]
+    spec = cifar_train.spec
+    model = model_zoo.create("small-cnn", mean=spec.mean, std=spec.std).train()
+    config = TrainConfig(method=method, steps=3, step_size=2 / 255)
+    trainer = build_method(config, torch.device("cpu"))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for _ in range(20):
+        result = trainer.step(model, x, y)
+        optimizer.zero_grad()
+        result.loss.backward()
+        optimizer.step()
+        losses.append(result.loss.item())
+        assert (result.adv_logits is None) == (method == "standard")
+    assert sum(losses[-5:]) / 5 < 0.9 * sum(losses[:5]) / 5
+
+
+def _config(tmp_path, data_dir, **overrides):
+    values = dict(model="small-cnn", method="pgd-at", epochs=2, subset=96, val_size=40, batch_size=32, steps=2,
+                  data_dir=str(data_dir), out=str(tmp_path), name="run", device="cpu", seed=5)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def test_run_folder_contents(tmp_path, data_dir):
+    run = train(_config(tmp_path, data_dir), show_progress=False)
+    assert {p.name for p in run.iterdir()} == {"config.json", "train_log.csv", "checkpoint.pt", "best.pt"}
+    config = json.loads((run / "config.json").read_text())
+    assert config["method"] == "pgd-at" and config["subset"] == 96
+    rows = list(csv.DictReader((run / "train_log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    for row in rows:
+        for key in ("train_loss", "train_clean_acc", "train_adv_acc", "val_clean_acc", "val_pgd_acc", "lr"):
+            assert row[key] != ""
+        assert 0 <= float(row["val_pgd_acc"]) <= float(row["val_clean_acc"]) <= 1
+    model, metadata = checkpoint.load(run / "best.pt")
+    assert metadata["method"] == "pgd-at" and metadata["dataset"] == "cifar10"
+    assert metadata["selected_by"] == "val_pgd_acc"
+    best_epoch = max(rows, key=lambda r: float(r["val_pgd_acc"]))["epoch"]
+    assert metadata["epoch"] == int(best_epoch)
+
+
+def test_existing_run_is_not_overwritten(tmp_path, data_dir):
+    train(_config(tmp_path, data_dir, epochs=1, method="standard"), show_progress=False)
+    with pytest.raises(AwbenchError, match="--resume"):
+        train(_config(tmp_path, data_dir, epochs=1, method="standard"), show_progress=False)
+
+
+def test_resume_equals_uninterrupted_run(tmp_path, data_dir, monkeypatch):
+    straight = train(_config(tmp_path / "a", data_dir, epochs=3), show_progress=False)
+    # Kill the second run right after it saved epoch 2, then resume it.
+    original_save = RunFolder.save_epoch
+
+    def save_then_die(self, *args, **kwargs):
+        original_save(self, *args, **kwargs)
+        if args[5]["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "save_epoch", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tmp_path / "b", data_dir, epochs=3), show_progress=False)
+    monkeypatch.setattr(RunFolder, "save_epoch", original_save)
+    assert torch.load(tmp_path / "b" / "run" / "checkpoint.pt", weights_only=True)["training_state"]["epoch"] == 2
+    resumed = train(_config(tmp_path / "b", data_dir, epochs=3), resume=True, show_progress=False)
+    a = torch.load(straight / "checkpoint.pt", weights_only=True)["state_dict"]
+    b = torch.load(resumed / "checkpoint.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    rows = list(csv.DictReader((resumed / "train_log.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+
+
+def test_piecewise_schedule_lowers_lr(tmp_path, data_dir):
+    run = train(_config(tmp_path, data_dir, epochs=4, method="standard", val_size=0), show_progress=False)
+    lrs = [float(r["lr"]) for r in csv.DictReader((run / "train_log.csv").open())]
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.001])
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("method", "fgsm-at", "pgd-at"), ("model", "vgg", "small-cnn"), ("dataset", "imagenet", "cifar10"),
+])
+def test_unknown_names_list_choices(tmp_path, data_dir, field, value, needle):
+    with pytest.raises(UnknownNameError, match=needle):
+        train(_config(tmp_path, data_dir, **{field: value}), show_progress=False)
