@@ -61,3 +61,22 @@ def standard_model(standard_run):
 
     model, _ = checkpoint.load(standard_run / "checkpoint.pt")
     return model
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Run `awbench ARGS...` in-process through the real entry point; return (exit code, stdout, stderr)."""
+    from awbench.cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.argv", ["awbench", *map(str, args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from awbench.attacks import dynamic
-from awbench.attacks.base import Attack, AttackOutput, register_attack
-from awbench.attacks.pgd import default_step_size, pgd
+from awbench.attacks.base import AttackOutput, register_attack
+from awbench.attacks.pgd import GradientAttack
 from awbench.errors import AwbenchError
 
 
@@ -32,19 +32,13 @@ def _detection_logit(router: Any, n: int) -> torch.Tensor:
 
 
 @register_attack("adaptive", cost=45)
-class Adaptive(Attack):
+class Adaptive(GradientAttack):
     """Router-aware PGD + transfer from the router-pinned network (AW-Net only)."""
 
     def check_model(self, model: nn.Module) -> None:
         if dynamic.router_of(model) is None:
             raise AwbenchError("the adaptive attack needs a dynamic model with a router (an AW-Net); "
                                "this model has none (use pgd / autoattack)")
-
-    def _pgd(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: Any, early_stop: bool) -> torch.Tensor:
-        options = self.options
-        return pgd(model, x, y, eps=self.threat.eps, steps=options.steps, norm=self.threat.norm, loss=loss,
-                   step_size=options.step_size or default_step_size(self.threat.eps, options.steps),
-                   random_init=options.random_start, restarts=options.restarts, early_stop=early_stop)
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> AttackOutput:
         router = dynamic.router_of(model)
@@ -54,17 +48,18 @@ class Adaptive(Attack):
             detection = _detection_logit(router, len(labels))  # from the forward that produced `logits`
             return F.cross_entropy(logits, labels, reduction="none") + beta * F.softplus(-detection)
 
-        x_aware = self._pgd(model, x, y, router_aware_loss, early_stop=True)
+        x_aware = self.pgd(model, x, y, loss=router_aware_loss)
         with router.pinned("clean"):
             # Early stop would judge on the pinned network, which is not the one under test: run all steps.
-            x_transfer = self._pgd(model, x, y, "ce", early_stop=False)
+            x_transfer = self.pgd(model, x, y, loss="ce", early_stop=False)
         with torch.no_grad():
             aware_fooled = model(x_aware).argmax(1) != y
+            aware_detection = _detection_logit(router, len(y)).float()
             transfer_fooled = model(x_transfer).argmax(1) != y
+            transfer_detection = _detection_logit(router, len(y)).float()
             take_transfer = transfer_fooled & ~aware_fooled
             x_adv = torch.where(take_transfer.view(-1, *[1] * (x.dim() - 1)), x_transfer, x_aware)
-            model(x_adv)
-            p_adversarial = torch.sigmoid(_detection_logit(router, len(y)).float())
+            p_adversarial = torch.sigmoid(torch.where(take_transfer, transfer_detection, aware_detection))
         return AttackOutput(x_adv, extras={
             "survived_router_aware": (~aware_fooled).float(),
             "survived_transfer": (~transfer_fooled).float(),
@@ -81,7 +76,5 @@ class Adaptive(Attack):
         }
 
     def describe(self) -> dict[str, Any]:
-        options = self.options
-        return {"steps": options.steps, "restarts": options.restarts, "beta": options.beta,
-                "random_start": options.random_start,
-                "step_size": options.step_size or default_step_size(self.threat.eps, options.steps)}
+        return {**super().describe(), "loss": "ce + beta * softplus(-detection_logit); transfer: ce, router pinned "
+                "to clean", "beta": self.options.beta}

@@ -29,6 +29,7 @@ class AttackOptions:
     step_size: float | None = None  # pgd, cw, adaptive: None = max(eps/4, 2.5*eps/steps)
     restarts: int = 1  # pgd, cw, adaptive
     random_start: bool = True  # pgd, cw, adaptive
+    early_stop: bool = True  # pgd, cw, adaptive: a sample stops at its first fooling iterate (never weaker)
     version: str = "standard"  # autoattack: standard | plus | rand | custom (custom needs aa_attacks)
     aa_attacks: list[str] | None = None  # autoattack version='custom': e.g. ['apgd-ce', 'apgd-t']
     aa_iterations: int | None = None  # autoattack: override APGD/FAB iterations (cheap smoke runs)

@@ -140,21 +140,31 @@ def default_step_size(eps: float, steps: int) -> float:
     return max(eps / 4, 2.5 * eps / max(steps, 1))
 
 
-@register_attack("pgd", cost=20)
-class PGD(Attack):
-    """PGD on cross-entropy (Madry et al.): --steps, --step-size, --restarts, random start."""
+class GradientAttack(Attack):
+    """Shared by the PGD-based attacks: their options and the settings written into the summary."""
 
     loss: str = "ce"
 
-    def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    @property
+    def step_size(self) -> float:
+        return self.options.step_size or default_step_size(self.threat.eps, self.options.steps)
+
+    def pgd(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str | LossFn | None = None,
+            early_stop: bool | None = None) -> torch.Tensor:
         options = self.options
-        steps = options.steps
-        return pgd(model, x, y, eps=self.threat.eps, step_size=options.step_size or default_step_size(
-            self.threat.eps, steps), steps=steps, norm=self.threat.norm, loss=self.loss,
-            random_init=options.random_start, restarts=options.restarts, early_stop=True)
+        return pgd(model, x, y, eps=self.threat.eps, step_size=self.step_size, steps=options.steps,
+                   norm=self.threat.norm, loss=loss or self.loss, random_init=options.random_start,
+                   restarts=options.restarts, early_stop=options.early_stop if early_stop is None else early_stop)
 
     def describe(self) -> dict[str, Any]:
         options = self.options
-        return {"steps": options.steps, "restarts": options.restarts, "random_start": options.random_start,
-                "loss": self.loss, "step_size": options.step_size or default_step_size(self.threat.eps,
-                                                                                      options.steps)}
+        return {"steps": options.steps, "step_size": self.step_size, "restarts": options.restarts,
+                "random_start": options.random_start, "early_stop": options.early_stop, "loss": self.loss}
+
+
+@register_attack("pgd", cost=20)
+class PGD(GradientAttack):
+    """PGD on cross-entropy (Madry et al.): --steps, --step-size, --restarts, random start."""
+
+    def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.pgd(model, x, y)

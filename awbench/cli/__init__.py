@@ -46,7 +46,7 @@ def main() -> None:
     try:
         app()  # standalone: Typer reports bad options/arguments itself (usage line, exit code 2)
     except AwbenchError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo("error: " + " ".join(str(error).split()), err=True)  # always one line
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -4,49 +4,51 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from awbench.cli import app
 
-
-@app.command(
-    "eval",
-    epilog=(
-        "Examples:\n\n"
-        "  awbench eval runs/cifar10-small-cnn-pgd-at --attack pgd --attack autoattack\n\n"
-        "  awbench eval runs/x/best.pt --attack fgsm --attack pgd --attack cw --eps 8/255 --n-examples 500 "
-        "--cascade\n\n"
-        "  awbench eval runs/x/best.pt --attack pgd --attack cw-l2 --norm L2 --eps 0.5 --steps 50\n\n"
-        "  awbench eval runs/x/best.pt --attack autoattack --out runs/x/eval-aa --json > summary.json\n\n"
-        "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, "
-        "per_sample.csv and eval_state.json; running again with the same --out resumes a killed evaluation. "
-        "An AW-Net also gets the adaptive attack. Exits 1 when a self-check fails."
-    ),
+EPILOG = (
+    "Examples:\n\n"
+    "  awbench eval runs/cifar10-small-cnn-pgd-at --attack pgd --attack autoattack\n\n"
+    "  awbench eval runs/x/best.pt -a fgsm -a pgd -a cw -a autoattack --eps 8/255 --n-examples 500 --cascade\n\n"
+    "  awbench eval runs/x/best.pt --attack pgd --attack cw-l2 --norm L2 --eps 0.5 --steps 50\n\n"
+    "  awbench eval runs/x/best.pt --attack autoattack --out runs/x/eval-aa --json > summary.json\n\n"
+    "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
+    "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
+    "the adaptive attack. Exits 1 when a self-check fails."
 )
+
+
+@app.command("eval", epilog=EPILOG)
 def eval_command(
     checkpoint: Annotated[Path, typer.Argument(help="A checkpoint .pt or a run folder (best.pt, else checkpoint.pt).")],
-    attack: Annotated[list[str], typer.Option(
-        "--attack", "-a", help="clean | fgsm | pgd | cw | cw-l2 | autoattack | adaptive (repeatable).")] = ["pgd"],  # noqa: B006
-    eps: Annotated[Optional[str], typer.Option(help="Budget, e.g. 8/255 or 0.5 [default: the checkpoint's].")] = None,
-    norm: Annotated[Optional[str], typer.Option(help="Linf | L2 [default: the checkpoint's].")] = None,
+    attack: Annotated[list[str] | None, typer.Option(
+        "--attack", "-a", help="clean | fgsm | pgd | cw | cw-l2 | autoattack | adaptive; repeat for several "
+                               "(default: pgd).")] = None,
+    eps: Annotated[str | None, typer.Option(help="Budget, e.g. 8/255 or 0.5 (default: the checkpoint's).")] = None,
+    norm: Annotated[str | None, typer.Option(help="Linf | L2 (default: the checkpoint's).")] = None,
     n_examples: Annotated[int, typer.Option(help="Test examples (seeded, class-balanced).")] = 1000,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per batch [default: 256 CPU, 1024 CUDA].")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the data [env: AWBENCH_DATA].")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the example selection and the attacks.")] = 0,
+    batch_size: Annotated[int | None, typer.Option(help="Images per batch (default: 256 CPU, 1024 CUDA).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the data (env: AWBENCH_DATA).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the example selection and of the attacks.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
-    out: Annotated[Optional[Path], typer.Option(help="Output folder (reuse it to resume).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output folder; the same folder again resumes.")] = None,
     cascade: Annotated[bool, typer.Option(
-        help="Each attack only on survivors of the previous ones (cheapest first): faster worst case; per-attack "
-             "numbers then mean 'after the cascade'.")] = False,
+        help="Each attack only on survivors of the previous ones (cheapest first): a faster worst case; "
+             "per-attack numbers then mean 'after the cascade'.")] = False,
     steps: Annotated[int, typer.Option(help="pgd / cw / adaptive: steps per restart.")] = 20,
-    step_size: Annotated[Optional[str], typer.Option(help="pgd / cw / adaptive step, e.g. 2/255 [default: eps/4].")] = None,
-    restarts: Annotated[int, typer.Option(help="pgd / cw / adaptive: random restarts.")] = 1,
-    random_start: Annotated[bool, typer.Option(help="pgd / cw / adaptive: start at a random point of the ball.")] = True,
+    step_size: Annotated[str | None, typer.Option(help="pgd / cw / adaptive: step, e.g. 2/255 (eps/4).")] = None,
+    restarts: Annotated[int, typer.Option(help="pgd / cw / adaptive: restarts.")] = 1,
+    random_start: Annotated[bool, typer.Option(help="pgd / cw / adaptive: random start in the ball.")] = True,
+    early_stop: Annotated[bool, typer.Option(
+        help="pgd / cw / adaptive: a sample stops at its first fooling iterate (faster, never weaker); "
+             "--no-early-stop judges the last iterate only, as torchattacks does.")] = True,
     version: Annotated[str, typer.Option(help="autoattack: standard | plus | rand")] = "standard",
-    beta: Annotated[float, typer.Option(help="adaptive: weight of the router term (-beta * log p(adv|x')).")] = 1.0,
-    chunk_size: Annotated[Optional[int], typer.Option(help="autoattack: examples per resumable chunk [default: 4 batches].")] = None,
+    beta: Annotated[float, typer.Option(help="adaptive: weight of the router term -beta*log p(adv|x').")] = 1.0,
+    chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
@@ -54,10 +56,10 @@ def eval_command(
     from awbench.threat import parse_eps
 
     summary = evaluate_checkpoint(
-        checkpoint, attacks=attack, eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
+        checkpoint, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
-        random_start=random_start, version=version, beta=beta, aa_chunk_size=chunk_size,
+        random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
     )
     if json_output:
         typer.echo(json.dumps(summary, indent=2))

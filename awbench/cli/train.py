@@ -63,13 +63,13 @@ def train(
     if resume is not None:
         config = load_config(resume)
         config.out, config.name = str(resume.parent), resume.name
-        config.epochs = epochs or config.epochs
+        config.epochs = epochs if epochs is not None else config.epochs
         config.device = device
         if data_dir is not None:
             config.data_dir = str(data_dir)
     else:
         config = TrainConfig(
-            dataset=dataset, model=model, method=method, epochs=epochs or 10, batch_size=batch_size, lr=lr,
+            dataset=dataset, model=model, method=method, epochs=epochs if epochs is not None else 10, batch_size=batch_size, lr=lr,
             momentum=momentum, weight_decay=weight_decay, schedule=schedule, norm=norm, eps=eps,
             step_size=step_size, steps=steps, beta=beta, router_weight=router_weight,
             clean_teacher=str(clean_teacher) if clean_teacher else None,

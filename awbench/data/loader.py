@@ -48,25 +48,28 @@ def iterate_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (images in [0, 1] float32, labels) on `device`.
 
-    With world_size > 1 each rank gets every world_size-th example of the (shuffled) order, so the ranks
-    together see each example once, as torch's DistributedSampler does.
+    `batch_size` is the global batch. With world_size > 1 every rank draws the same global batch (same
+    order, same augmentation) and keeps every world_size-th image of it, so K ranks together take exactly
+    the step one process would take on that batch (a final batch smaller than world_size is dropped).
     """
     generator = generator or torch.Generator().manual_seed(0)
     order = torch.randperm(len(data), generator=generator) if shuffle else torch.arange(len(data))
-    if world_size > 1:
-        usable = len(order) - len(order) % world_size if drop_last else len(order)
-        order = order[:usable][rank::world_size]
     stop = len(order) - (len(order) % batch_size if drop_last else 0)
     pin = torch.device(device).type == "cuda"
     for start in range(0, stop, batch_size):
         index = order[start : start + batch_size]
+        if len(index) < world_size:
+            break
         images = data.images[index]
         if augment_images:
             images = augment(images, generator)
+        labels = data.labels[index]
+        if world_size > 1:
+            images, labels = images[rank::world_size], labels[rank::world_size]
         if pin:
             images = images.pin_memory()
         images = images.to(device, non_blocking=True).float().div_(255)
-        yield images, data.labels[index].to(device, non_blocking=True)
+        yield images, labels.to(device, non_blocking=True)
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:

@@ -92,6 +92,8 @@ def evaluate_checkpoint(
     model, metadata = checkpoints.load(checkpoint, torch_device)
     threat = _threat(eps, norm, metadata)
     attack_objects = build_attacks(list(attacks), threat, options, batch_size=batch_size, seed=seed)
+    for attack in attack_objects:
+        attack.check_model(model)
     if not metadata.get("dataset"):
         raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 import model_zoo
+from awbench import distributed
 from awbench.attacks.pgd import pgd
 from awbench.console import console, progress
 from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
@@ -86,8 +87,9 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
 def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True) -> Path:
     """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt."""
     config.validate()
-    device = resolve_device(config.device)
-    run = RunFolder.for_config(config, resume=resume)
+    world, device = distributed.setup(resolve_device(config.device))
+    run = distributed.broadcast_object(world, None if not world.is_main else RunFolder.for_config(config, resume=resume))
+    config.name = run.path.name
     train_data, val_data = split_data(config)
     torch.manual_seed(config.seed)  # weight initialisation
     model = build_model_for(config, train_data).to(device)
@@ -102,7 +104,12 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     if resume:
         start_epoch, best = run.restore(model, optimizer, scheduler, method)
     step_model = torch.compile(model) if config.compile else model
-    run.write_config(config)
+    if world.distributed:  # gradients averaged across ranks; each rank sees 1/world of every global batch
+        step_model = torch.nn.parallel.DistributedDataParallel(
+            step_model, device_ids=[device.index] if device.type == "cuda" else None)
+    if world.is_main:
+        run.write_config(config)
+    show_progress = show_progress and world.is_main
 
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
@@ -112,7 +119,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
         extra: dict[str, float] = {}
         started = time.perf_counter()
         batches = iterate_batches(train_data, config.batch_size, device=device, shuffle=True,
-                                  augment_images=config.augment, generator=generator)
+                                  augment_images=config.augment, generator=generator, rank=world.rank,
+                                  world_size=world.size)
         with progress(transient=False) if show_progress else _NoProgress() as bar:
             task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
                                 config.batch_size), info="")
@@ -131,24 +139,41 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
                 for key, value in (result.stats or {}).items():
                     extra[key] = extra.get(key, 0.0) + value * n
                 bar.update(task, advance=1, info=_describe(totals, method.adversarial))
-        row = {
-            "epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-            "train_loss": totals["loss"] / totals["seen"], "train_clean_acc": totals["clean"] / totals["seen"],
-            "train_adv_acc": totals["adv"] / totals["seen"] if method.adversarial else float("nan"),
-            **{key: value / totals["seen"] for key, value in extra.items()},
-        }
-        if val_data is not None:
-            row.update(validate(model, val_data, config, device))
-        row["seconds"] = time.perf_counter() - started
+        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
+               **_epoch_statistics(totals, extra, method.adversarial)}
         scheduler.step()
-        score = row.get("val_pgd_acc", -float(epoch))
-        is_best = val_data is None or score > best
-        best = max(best, score) if val_data is not None else best
-        run.save_epoch(model, optimizer, scheduler, method, metadata_for(config, train_data, epoch + 1), row,
-                       best=best, is_best=is_best)
-        if show_progress:
-            console.print(_summary_line(row))
+        if world.distributed:  # epoch statistics over all ranks' shards
+            totals, extra = _sum_over_ranks(world, totals, extra)
+            row.update(_epoch_statistics(totals, extra, method.adversarial))
+        if world.is_main:  # rank 0 validates, logs and writes checkpoints; the others wait
+            if val_data is not None:
+                row.update(validate(model, val_data, config, device))
+            row["seconds"] = time.perf_counter() - started
+            score = row.get("val_pgd_acc", -float(epoch))
+            is_best = val_data is None or score > best
+            best = max(best, score) if val_data is not None else best
+            run.save_epoch(model, optimizer, scheduler, method, metadata_for(config, train_data, epoch + 1), row,
+                           best=best, is_best=is_best)
+            if show_progress:
+                console.print(_summary_line(row))
+        distributed.barrier(world)
     return run.path
+
+
+def _epoch_statistics(totals: dict[str, float], extra: dict[str, float], adversarial: bool) -> dict[str, float]:
+    seen = max(1, totals["seen"])
+    return {
+        "train_loss": totals["loss"] / seen, "train_clean_acc": totals["clean"] / seen,
+        "train_adv_acc": totals["adv"] / seen if adversarial else float("nan"),
+        **{key: value / seen for key, value in extra.items()},
+    }
+
+
+def _sum_over_ranks(world, totals: dict[str, float], extra: dict[str, float]):
+    gathered = distributed.gather_objects(world, (totals, extra))
+    summed_totals = {key: sum(part[0][key] for part in gathered) for key in totals}
+    summed_extra = {key: sum(part[1].get(key, 0.0) for part in gathered) for key in extra}
+    return summed_totals, summed_extra
 
 
 def _describe(totals: dict[str, float], adversarial: bool) -> str:

@@ -4,7 +4,7 @@ Adding a method: one new module with a `@register_method("name")` TrainingMethod
 import below.
 """
 
-from awbench.training.methods import mart, pgd_at, standard, trades  # noqa: F401
+from awbench.training.methods import awnet, mart, pgd_at, standard, trades  # noqa: F401
 from awbench.training.methods.base import StepResult, TrainingMethod
 from awbench.training.methods.registry import available_methods, build_method, method_class, register_method
 

@@ -13,6 +13,11 @@ from awbench.threat import Norm
 from awbench.training.config import TrainConfig
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The plain module inside a DistributedDataParallel wrapper: attacks need no gradient synchronisation."""
+    return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
 @dataclass
 class StepResult:
     loss: torch.Tensor
@@ -37,6 +42,7 @@ class TrainingMethod:
 
     def attack(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str | LossFn = "ce") -> torch.Tensor:
         """The inner maximisation: PGD with the run's budget, model in eval mode (BN statistics frozen)."""
+        model = unwrap(model)
         was_training = model.training
         model.eval()
         try:

@@ -7,13 +7,14 @@ import torch
 import torch.nn.functional as F
 
 from awbench.attacks.pgd import project
-from awbench.training.methods.base import StepResult, TrainingMethod
+from awbench.training.methods.base import StepResult, TrainingMethod, unwrap
 from awbench.training.methods.registry import register_method
 
 
 @register_method("trades")
 class TRADES(TrainingMethod):
     def _kl_attack(self, model, x):
+        model = unwrap(model)
         was_training = model.training
         model.eval()
         try:

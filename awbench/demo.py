@@ -1,0 +1,339 @@
+"""`awbench demo`: one command from a fresh machine to a trade-off table and a Pareto plot.
+
+On a real, seeded, class-balanced CIFAR-10 subset it trains the small CPU model with `standard`, `pgd-at`
+and `trades`, and its AW-Net version with `awnet`; evaluates each with clean accuracy, PGD and AutoAttack
+(the AW-Net also meets the adaptive attack); then compares them. The budgets of the two modes are one
+`DemoPlan` each.
+
+Layout of `--out` (every file written atomically, so a killed demo loses at most the step it was in):
+    demo.json                  the plan (rerunning with another plan into the same folder is refused)
+    data/cifar10_{train,test}.npz   the subset, cut once from the full data set
+    runs/<name>/               training run folders (config.json, train_log.csv, checkpoint.pt, best.pt)
+    runs/<name>/eval/          the evaluation (summary.json, per_sample.csv, eval_state.json)
+    comparison.{csv,md,tex}, pareto.{png,svg}
+Rerunning the same command skips finished steps (a checkpoint.pt with every epoch done, a summary.json) and
+resumes unfinished ones (training from checkpoint.pt, evaluation from eval_state.json).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.markup import escape
+
+from awbench import checkpoint
+from awbench.compare import ComparisonResult, compare_runs, print_comparison
+from awbench.console import console
+from awbench.data import ImageData, balanced_subset, load_dataset, search_roots
+from awbench.errors import AwbenchError, CheckpointError, DataNotFoundError
+from awbench.evaluation import evaluate_checkpoint
+from awbench.training import TrainConfig, train
+
+DATASET = "cifar10"
+EPS = 8 / 255
+DOWNLOAD_TIMEOUT_S = 30  # per socket operation: offline or firewalled, the download fails instead of hanging
+# (model, training method): three static baselines and the AW-Net, trained in this order.
+RUNS = (("small-cnn", "standard"), ("small-cnn", "pgd-at"), ("small-cnn", "trades"), ("aw-small-cnn", "awnet"))
+ATTACKS = ["pgd", "autoattack"]  # clean accuracy is always measured; an AW-Net also gets "adaptive"
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Every budget of a demo: data, training and evaluation. `DemoPlan.for_mode(quick)` gives the two."""
+
+    mode: str
+    train_images: int  # class-balanced training subset (the held-out validation images come on top)
+    val_images: int  # held-out training images that pick best.pt by PGD accuracy (0: the last epoch)
+    epochs: int
+    batch_size: int
+    lr: float
+    schedule: str
+    train_steps: int  # PGD steps of the inner attack of pgd-at, trades and awnet
+    eval_images: int  # class-balanced test subset
+    eval_steps: int  # PGD (and adaptive attack) steps at evaluation
+    autoattack: dict[str, Any] = field(default_factory=dict)  # AttackOptions for autoattack; {} = standard
+
+    @classmethod
+    def for_mode(cls, quick: bool = False) -> DemoPlan:
+        if quick:  # a smoke run of the whole pipeline: the numbers mean nothing
+            return cls(mode="quick", train_images=128, val_images=0, epochs=1, batch_size=128, lr=0.05,
+                       schedule="constant", train_steps=2, eval_images=40, eval_steps=3,
+                       autoattack={"version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 5})
+        return cls(mode="default", train_images=1000, val_images=100, epochs=2, batch_size=64, lr=0.05,
+                   schedule="cosine", train_steps=3, eval_images=100, eval_steps=10,
+                   autoattack={"version": "custom", "aa_attacks": ["apgd-ce", "apgd-t"], "aa_iterations": 20})
+
+    @property
+    def train_step_size(self) -> float:
+        # The usual 2/255 for 10 steps; with fewer steps, 2.5*eps/steps so the walk can still reach the boundary.
+        return max(EPS / 4, 2.5 * EPS / self.train_steps)
+
+    def describe_autoattack(self) -> str:
+        """What AutoAttack ran, in words a table reader needs: standard, or exactly how it was reduced."""
+        options = self.autoattack
+        if not options or (options.get("version", "standard") == "standard" and "aa_iterations" not in options):
+            return "standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square)"
+        attacks = ", ".join(options.get("aa_attacks") or [options.get("version", "standard")])
+        iterations = options.get("aa_iterations")
+        return (f"REDUCED AutoAttack: {attacks} only" + (f", {iterations} iterations each" if iterations else "")
+                + " (weaker than standard AutoAttack, so its robust accuracy is an overestimate)")
+
+    def describe(self) -> str:
+        return (f"{self.mode} demo: CIFAR-10, {self.train_images} training images (+{self.val_images} held out), "
+                f"{self.epochs} epoch(s), PGD-{self.train_steps} adversarial training; evaluation on "
+                f"{self.eval_images} test images, eps 8/255 Linf: PGD-{self.eval_steps} and "
+                f"{self.describe_autoattack()}")
+
+
+@dataclass
+class DemoResult:
+    """What a demo produced: the comparison, where the table and plot are, and how long each step took."""
+
+    plan: DemoPlan
+    out: Path
+    comparison: ComparisonResult
+    table: Path
+    plot: Path | None
+    seconds: dict[str, float]
+    skipped: list[str]
+
+
+def run_demo(
+    *,
+    data_dir: str | Path | None = None,
+    out: str | Path = "awbench-demo",
+    quick: bool = False,
+    device: str = "auto",
+    seed: int = 0,
+    show_progress: bool = True,
+) -> DemoResult:
+    """Train the four models, evaluate them and compare them; skip or resume whatever `out` already holds."""
+    plan = DemoPlan.for_mode(quick)
+    out = Path(out)
+    began = time.perf_counter()
+    _claim_folder(out, plan, seed)
+    console.print(f"[bold]awbench demo[/]: {escape(plan.describe())}", soft_wrap=True)
+    if plan.mode == "quick":
+        console.print("[yellow]quick mode[/]: a smoke run of the pipeline on a tiny budget; its numbers say "
+                      "nothing about the trade-off (run without --quick for that)")
+    seconds: dict[str, float] = {}
+    skipped: list[str] = []
+    total_steps = 2 + 2 * len(RUNS)
+    step = 0
+
+    def header(title: str) -> None:
+        nonlocal step
+        step += 1
+        console.rule(f"[bold]{step}/{total_steps}[/] {escape(title)}")
+
+    header("data")
+    started = time.perf_counter()
+    demo_data = _prepare_data(plan, out / "data", data_dir, seed, skipped)
+    seconds["data"] = time.perf_counter() - started
+
+    run_folders = []
+    for model, method in RUNS:
+        name = f"{model}-{method}"
+        header(f"train {name}")
+        started = time.perf_counter()
+        config = _train_config(plan, model, method, demo_data, out / "runs", name, seed, device)
+        run_folders.append(_train(config, show_progress, skipped))
+        seconds[f"train {name}"] = time.perf_counter() - started
+
+    for run_folder in run_folders:
+        header(f"evaluate {run_folder.name}")
+        started = time.perf_counter()
+        _evaluate(plan, run_folder, demo_data, seed, device, show_progress, skipped)
+        seconds[f"evaluate {run_folder.name}"] = time.perf_counter() - started
+
+    header("compare")
+    started = time.perf_counter()
+    comparison = compare_runs(out / "runs", metric="worst", weight=0.5, out=out)
+    print_comparison(comparison)
+    seconds["compare"] = time.perf_counter() - started
+    seconds["total"] = time.perf_counter() - began
+
+    plot = out / "pareto.png"
+    result = DemoResult(plan, out, comparison, out / "comparison.md", plot if plot.is_file() else None, seconds,
+                        skipped)
+    _write_manifest(out, plan, seed, result)
+    _print_summary(result)
+    return result
+
+
+def _claim_folder(out: Path, plan: DemoPlan, seed: int) -> None:
+    """Record the plan in out/demo.json; refuse a folder that holds a demo with another plan or seed."""
+    manifest = out / "demo.json"
+    wanted = {"plan": asdict(plan), "seed": seed}
+    if manifest.is_file():
+        try:
+            found = json.loads(manifest.read_text())
+        except (OSError, json.JSONDecodeError):
+            found = {}
+        if {key: found.get(key) for key in wanted} != wanted:
+            other = (found.get("plan") or {}).get("mode", "unknown")
+            raise AwbenchError(f"{out} holds a demo with other settings ({other} mode, seed {found.get('seed')}); "
+                               "rerun that command to continue it, or give another --out")
+        return
+    if out.exists() and not out.is_dir():
+        raise AwbenchError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        raise AwbenchError(f"--out {out} is not empty and holds no demo (no demo.json); give another --out")
+    _write_json(manifest, wanted)
+
+
+def _write_json(path: Path, values: dict[str, Any]) -> None:
+    text = json.dumps(values, indent=2, default=str)
+    checkpoint.atomic_write(path, lambda handle: handle.write(text.encode()))
+
+
+def _write_manifest(out: Path, plan: DemoPlan, seed: int, result: DemoResult) -> None:
+    _write_json(out / "demo.json", {
+        "plan": asdict(plan), "seed": seed, "description": plan.describe(),
+        "autoattack": plan.describe_autoattack(), "seconds": result.seconds, "skipped": result.skipped,
+        "table": str(result.table), "plot": str(result.plot) if result.plot else None,
+    })
+
+
+# ---- data ----------------------------------------------------------------------------------------------------
+
+
+def _prepare_data(plan: DemoPlan, folder: Path, data_dir: str | Path | None, seed: int,
+                  skipped: list[str]) -> Path:
+    """Cut the demo's seeded, class-balanced subsets into `folder` once; later runs read only those."""
+    train_file, test_file = folder / f"{DATASET}_train.npz", folder / f"{DATASET}_test.npz"
+    if train_file.is_file() and test_file.is_file():
+        console.print(f"[dim]skip: the demo's CIFAR-10 subset is already in {escape(str(folder))}")
+        skipped.append("data")
+        return folder
+    full_train = _find_cifar10(data_dir)
+    full_test = load_dataset(DATASET, "test", data_dir=data_dir)
+    console.print(f"CIFAR-10 from {escape(full_train.source)}", soft_wrap=True)
+    train_index = balanced_subset(full_train.labels, plan.train_images + plan.val_images, seed)
+    test_index = balanced_subset(full_test.labels, plan.eval_images, seed)
+    _save_subset(train_file, full_train, train_index)
+    _save_subset(test_file, full_test, test_index)
+    console.print(f"wrote {len(train_index)} training and {len(test_index)} test images to {escape(str(folder))}")
+    return folder
+
+
+def _find_cifar10(data_dir: str | Path | None) -> ImageData:
+    """The full training split from disk; else downloaded with torchvision; else a one-line error."""
+    roots = search_roots(data_dir)
+    try:
+        return load_dataset(DATASET, "train", data_dir=data_dir)
+    except DataNotFoundError:
+        pass
+    console.print(f"CIFAR-10 not found in {', '.join(map(str, roots))}; downloading it with torchvision "
+                  f"(about 170 MB) into {roots[0]}", soft_wrap=True)
+    try:
+        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
+            return load_dataset(DATASET, "train", data_dir=data_dir, download=True)
+    except DataNotFoundError:
+        pass
+    raise DataNotFoundError(
+        f"CIFAR-10 is not in {', '.join(map(str, roots))} and could not be downloaded (offline?): put "
+        "cifar10_train.npz and cifar10_test.npz (or torchvision's cifar-10-batches-py) in a folder and rerun "
+        "with --data-dir FOLDER (or set AWBENCH_DATA=FOLDER)"
+    )
+
+
+@contextmanager
+def _socket_timeout(seconds: float) -> Iterator[None]:
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def _save_subset(path: Path, data: ImageData, index: Any) -> None:
+    """Write images (NHWC uint8, the layout awbench.data reads), labels and their rows in the source."""
+    images = data.images[index].permute(0, 2, 3, 1).contiguous().numpy()
+    buffer = io.BytesIO()
+    np.savez(buffer, x=images, y=data.labels[index].numpy(), source_index=index.numpy(),
+             source=np.array(data.source))
+    checkpoint.atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+
+
+# ---- training and evaluation ---------------------------------------------------------------------------------
+
+
+def _train_config(plan: DemoPlan, model: str, method: str, data_dir: Path, runs: Path, name: str, seed: int,
+                  device: str) -> TrainConfig:
+    return TrainConfig(
+        dataset=DATASET, model=model, method=method, epochs=plan.epochs, batch_size=plan.batch_size, lr=plan.lr,
+        schedule=plan.schedule, eps=EPS, step_size=plan.train_step_size, steps=plan.train_steps,
+        subset=None, val_size=plan.val_images, data_dir=str(data_dir), out=str(runs), name=name, seed=seed,
+        device=device,
+    )
+
+
+def _epochs_done(run_folder: Path) -> int:
+    path = run_folder / "checkpoint.pt"
+    if not path.is_file():
+        return 0
+    try:
+        _, _, state = checkpoint.load_training_state(path)
+    except CheckpointError as error:
+        raise AwbenchError(f"{path} cannot be resumed ({error}); delete {run_folder} and rerun") from None
+    return int(state.get("epoch", 0))
+
+
+def _train(config: TrainConfig, show_progress: bool, skipped: list[str]) -> Path:
+    run_folder = Path(config.out) / str(config.name)
+    done = _epochs_done(run_folder)
+    if done >= config.epochs:
+        console.print(f"[dim]skip: {escape(str(run_folder))} has all {config.epochs} epoch(s)")
+        skipped.append(f"train {config.name}")
+        return run_folder
+    if done:
+        console.print(f"resuming {escape(str(run_folder))} after epoch {done}/{config.epochs}")
+    return train(config, resume=done > 0, show_progress=show_progress)
+
+
+def _evaluate(plan: DemoPlan, run_folder: Path, data_dir: Path, seed: int, device: str, show_progress: bool,
+              skipped: list[str]) -> None:
+    out = run_folder / "eval"
+    if (out / "summary.json").is_file():
+        console.print(f"[dim]skip: {escape(str(out))} holds a finished evaluation (summary.json)")
+        skipped.append(f"evaluate {run_folder.name}")
+        return
+    console.print(f"AutoAttack: {escape(plan.describe_autoattack())}", soft_wrap=True)
+    summary = evaluate_checkpoint(
+        run_folder / "best.pt", attacks=ATTACKS, eps=EPS, norm="Linf", n_examples=plan.eval_images,
+        data_dir=data_dir, seed=seed, device=device, out=out, show_progress=show_progress,
+        steps=plan.eval_steps, **plan.autoattack,
+    )
+    robust = "  ".join(f"{name} {value:.1%}" for name, value in summary["robust_accuracy"].items())
+    console.print(f"clean {summary['clean_accuracy']:.1%}  {robust}  worst case {summary['worst_case_accuracy']:.1%}")
+
+
+def _print_summary(result: DemoResult) -> None:
+    plan = result.plan
+    console.rule("[bold]demo done")
+    console.print(f"{escape(plan.describe())}", soft_wrap=True)
+    if plan.mode == "quick":
+        console.print("[yellow]quick mode[/]: tiny budget, the numbers above only show that the pipeline works")
+    if "REDUCED" in plan.describe_autoattack():
+        console.print(f"[yellow]note[/]: {escape(plan.describe_autoattack())}", soft_wrap=True)
+    ran = {k: v for k, v in result.seconds.items() if k != "total"}
+    slowest = ", ".join(f"{name} {value:.0f}s" for name, value in sorted(ran.items(), key=lambda kv: -kv[1])[:3])
+    skipped = f"; {len(result.skipped)} finished step(s) skipped" if result.skipped else ""
+    console.print(f"total {result.seconds['total']:.0f}s (slowest: {slowest}){skipped}")
+    console.print(f"[bold]table[/]: {escape(str(result.table))} (also comparison.csv, comparison.tex)",
+                  soft_wrap=True)
+    if result.plot is not None:
+        console.print(f"[bold]plot[/]:  {escape(str(result.plot))} (also pareto.svg)", soft_wrap=True)
+    else:
+        console.print("[yellow]no plot[/]: no run has both a clean and a robust accuracy")

@@ -1,0 +1,158 @@
+"""The attack registry and each attack on its own: it attacks, it keeps its budget, eps = 0 changes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from eval_fixtures import CIFAR, one_thread, test_batch, tiny_model, train_slice  # noqa: F401
+
+import model_zoo
+from awbench.attacks import AttackOptions, available_attacks, create_attack
+from awbench.attacks.autoattack import captured_flags, reset_dynamic_check
+from awbench.attacks.pgd import pgd
+from awbench.errors import AwbenchError, UnknownNameError
+from awbench.evaluation.checks import TOLERANCE
+from awbench.threat import Norm, ThreatModel
+from model_zoo.aw import routing
+
+LINF, L2 = ThreatModel(Norm.LINF, 8 / 255), ThreatModel(Norm.L2, 0.5)
+CHEAP = {"steps": 5, "aa_iterations": 5, "cw_l2_steps": 20, "cw_l2_binary_search_steps": 3}
+CASES = [("fgsm", LINF), ("pgd", LINF), ("cw", LINF), ("pgd", L2), ("fgsm", L2), ("cw", L2), ("cw-l2", L2),
+         ("autoattack", LINF), ("autoattack", L2)]
+
+
+def options(name: str, **extra) -> AttackOptions:
+    aa = {"version": "custom", "aa_attacks": ["apgd-ce", "apgd-t"]} if name == "autoattack" else {}
+    return AttackOptions(**{**CHEAP, **aa, **extra})
+
+
+@pytest.fixture(scope="module")
+def correct_batch(tiny_model, test_batch):
+    """48 test images the tiny model classifies correctly (so clean accuracy on them is 100%)."""
+    x, y = test_batch
+    with torch.no_grad():
+        keep = tiny_model(x).argmax(1) == y
+    return x[keep][:48], y[keep][:48]
+
+
+def distances(x_adv: torch.Tensor, x: torch.Tensor, norm: Norm) -> torch.Tensor:
+    delta = (x_adv.double() - x.double()).flatten(1)
+    return delta.abs().amax(1) if norm is Norm.LINF else delta.norm(dim=1)
+
+
+def accuracy(model, x, y) -> float:
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def test_registry_lists_every_attack_and_refuses_unknown_names():
+    assert {"clean", "fgsm", "pgd", "cw", "cw-l2", "autoattack", "adaptive"} <= set(available_attacks())
+    with pytest.raises(UnknownNameError, match="unknown attack 'pdg'; choose one of: adaptive"):
+        create_attack("pdg", LINF)
+    with pytest.raises(UnknownNameError, match="attack option"):
+        AttackOptions.from_kwargs(stepz=3)
+    with pytest.raises(AwbenchError, match="cw-l2 .* --norm L2"):
+        create_attack("cw-l2", LINF)
+
+
+@pytest.mark.parametrize("name,threat", CASES, ids=[f"{n}-{t.norm.value}" for n, t in CASES])
+def test_attack_fools_a_non_robust_model_within_its_budget(tiny_model, correct_batch, name, threat):
+    x, y = correct_batch
+    torch.manual_seed(0)
+    x_adv = create_attack(name, threat, options(name), batch_size=32).run(tiny_model, x, y).x_adv
+    assert x_adv.shape == x.shape
+    assert distances(x_adv, x, threat.norm).max() <= threat.eps + TOLERANCE
+    assert x_adv.min() >= 0 and x_adv.max() <= 1
+    assert accuracy(tiny_model, x_adv, y) < 0.5  # from 100%
+
+
+@pytest.mark.parametrize("name", ["clean", "fgsm", "pgd", "cw"])
+@pytest.mark.parametrize("norm", [Norm.LINF, Norm.L2])
+def test_eps_zero_changes_nothing(tiny_model, correct_batch, name, norm):
+    x, y = correct_batch
+    x_adv = create_attack(name, ThreatModel(norm, 0.0), options(name)).run(tiny_model, x, y).x_adv
+    assert torch.equal(x_adv, x)
+
+
+def test_early_stop_is_plain_pgd_cut_short_and_never_weaker(tiny_model, correct_batch):
+    x, y = correct_batch
+    kwargs = {"eps": 2 / 255, "step_size": 0.5 / 255, "steps": 10, "random_init": False}
+    plain = pgd(tiny_model, x, y, **kwargs)
+    early = pgd(tiny_model, x, y, early_stop=True, **kwargs)
+    with torch.no_grad():
+        fooled_plain, fooled_early = tiny_model(plain).argmax(1) != y, tiny_model(early).argmax(1) != y
+    assert bool((fooled_early | ~fooled_plain).all())  # every sample plain PGD fools, early stop fools too
+    survivors = ~fooled_early
+    assert torch.equal(early[survivors], plain[survivors])  # the same trajectory where nothing stopped it
+
+
+def test_restarts_keep_a_fooling_example(tiny_model, correct_batch):
+    x, y = correct_batch
+    torch.manual_seed(0)
+    x_adv = create_attack("pgd", ThreatModel(Norm.LINF, 1 / 255), options("pgd", restarts=3)).run(tiny_model, x, y).x_adv
+    assert distances(x_adv, x, Norm.LINF).max() <= 1 / 255 + TOLERANCE
+    torch.manual_seed(0)
+    once = create_attack("pgd", ThreatModel(Norm.LINF, 1 / 255), options("pgd")).run(tiny_model, x, y).x_adv
+    assert accuracy(tiny_model, x_adv, y) <= accuracy(tiny_model, once, y)  # restart 1 is the same run
+
+
+def test_cw_l2_reports_median_norm_found(tiny_model, correct_batch):
+    x, y = correct_batch
+    attack = create_attack("cw-l2", L2, options("cw-l2"))
+    output = attack.run(tiny_model, x[:16], y[:16])
+    summary = attack.summarize(output.extras, 16)
+    assert summary["median_l2_found"] > 0 and 0 < summary["found_fraction_of_attacked"] <= 1
+
+
+def test_autoattack_flags_are_captured_and_dynamic_counter_is_reset(tiny_model, correct_batch):
+    from pyautoattack import checks
+
+    x, y = correct_batch
+    checks.funcs["grad"] = 7  # what an earlier flagged model leaves behind in pyautoattack
+    attack = create_attack("autoattack", LINF, options("autoattack", aa_iterations=2))
+    flags = attack.run(tiny_model, x[:8], y[:8]).flags
+    assert not any("dynamic" in flag for flag in flags)
+
+    probabilities = torch.nn.Sequential(tiny_model, torch.nn.Softmax(dim=1)).eval()
+    flags = attack.run(probabilities, x[:8], y[:8]).flags
+    assert any("probability distribution" in flag for flag in flags)  # reported, not hidden
+
+
+def test_captured_flags_does_not_leak_handlers():
+    logger = logging.getLogger("auto-attack")
+    before = list(logger.handlers)
+    with captured_flags() as flags:
+        logger.warning("a flag")
+    reset_dynamic_check()
+    assert flags == ["a flag"] and logger.handlers == before
+
+
+@pytest.fixture(scope="module")
+def aw_model():
+    torch.manual_seed(0)
+    return model_zoo.create("aw-small-cnn", mean=CIFAR.mean, std=CIFAR.std).eval()
+
+
+def test_adaptive_pushes_the_router_towards_clean(aw_model):
+    torch.manual_seed(0)
+    x = torch.rand(12, 3, 32, 32)
+    with torch.no_grad():
+        y = aw_model(x).argmax(1)
+        clean_p_adversarial = float(torch.sigmoid(routing(aw_model).last_detection_logit).mean())
+    p_adversarial = {}
+    for beta in (0.0, 10.0):
+        torch.manual_seed(1)
+        attack = create_attack("adaptive", LINF, AttackOptions(steps=5, beta=beta, early_stop=False))
+        output = attack.run(aw_model, x, y)
+        assert distances(output.x_adv, x, Norm.LINF).max() <= LINF.eps + TOLERANCE
+        assert set(output.extras) == {"survived_router_aware", "survived_transfer", "p_adversarial"}
+        p_adversarial[beta] = float(output.extras["p_adversarial"].mean())
+    assert p_adversarial[10.0] < p_adversarial[0.0]
+    assert p_adversarial[10.0] < clean_p_adversarial
+
+
+def test_adaptive_refuses_a_static_model(tiny_model):
+    with pytest.raises(AwbenchError, match="needs a dynamic model"):
+        create_attack("adaptive", LINF).check_model(tiny_model)

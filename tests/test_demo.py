@@ -1,0 +1,122 @@
+"""`awbench demo`: the quick demo runs for real and leaves the table and the plot; a rerun skips finished work;
+missing data (and no way to download it) is one line and a non-zero exit.
+
+The quick demo trains four models and attacks them on real CIFAR-10 (about a minute on 2 busy CPU cores), once
+per session; the other tests reuse its folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from awbench.demo import RUNS, DemoPlan
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+EXPECTED_RUNS = {f"{model}-{method}" for model, method in RUNS}
+
+
+def run_awbench(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "awbench", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def quick_demo(tmp_path_factory, data_dir) -> tuple[Path, list[str], float]:
+    out = tmp_path_factory.mktemp("demo") / "quick"
+    command = ["demo", "--quick", "--out", str(out), "--data-dir", str(data_dir), "--device", "cpu"]
+    began = time.perf_counter()
+    done = run_awbench(*command)
+    seconds = time.perf_counter() - began
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, command, seconds
+
+
+def test_plans_budgets():
+    quick, default = DemoPlan.for_mode(quick=True), DemoPlan.for_mode(quick=False)
+    assert quick.mode == "quick" and default.mode == "default"
+    assert quick.train_images * quick.epochs < default.train_images * default.epochs
+    assert quick.eval_images < default.eval_images
+    # A reduced AutoAttack must say so, in words that reach the output.
+    for plan in (quick, default):
+        if plan.autoattack:
+            assert "REDUCED" in plan.describe_autoattack()
+            assert plan.describe_autoattack() in plan.describe()
+    assert "REDUCED" not in DemoPlan(**{**quick.__dict__, "autoattack": {}}).describe_autoattack()
+
+
+def test_quick_demo_writes_table_and_plot(quick_demo):
+    out, _, seconds = quick_demo
+    table = pd.read_csv(out / "comparison.csv")
+    assert len(table) == 4
+    assert set(table["run"]) == EXPECTED_RUNS
+    for column in ("clean_accuracy", "robust_pgd", "robust_autoattack", "worst_case_accuracy"):
+        assert table[column].notna().all(), column
+        assert table[column].between(0, 1).all(), column
+    aw_net = table[table["method"] == "awnet"]
+    assert len(aw_net) == 1 and aw_net["robust_adaptive"].notna().all()  # the AW-Net met the adaptive attack
+    assert (out / "comparison.md").is_file()
+    png = (out / "pareto.png").read_bytes()
+    assert png.startswith(PNG_SIGNATURE) and len(png) > 1000
+    manifest = json.loads((out / "demo.json").read_text())
+    assert manifest["plan"]["mode"] == "quick" and "REDUCED" in manifest["autoattack"]
+    for name in EXPECTED_RUNS:
+        assert (out / "runs" / name / "checkpoint.pt").is_file()
+        assert (out / "runs" / name / "eval" / "summary.json").is_file()
+    print(f"quick demo: {seconds:.0f}s wall (subprocess, imports included)")
+
+
+def test_rerun_skips_finished_work(quick_demo):
+    out, command, _ = quick_demo
+    finished = sorted(out.glob("runs/*/checkpoint.pt")) + sorted(out.glob("runs/*/eval/summary.json"))
+    stamps = {path: path.stat().st_mtime_ns for path in finished}
+    began = time.perf_counter()
+    done = run_awbench(*command)
+    seconds = time.perf_counter() - began
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("skip:") == 1 + 2 * len(RUNS)  # data, every training, every evaluation
+    assert {path: path.stat().st_mtime_ns for path in finished} == stamps  # nothing retrained or re-attacked
+    assert "pareto.png" in done.stderr and "comparison.md" in done.stderr
+    assert seconds < 45, f"a rerun with nothing to do took {seconds:.0f}s"
+
+
+def test_unfinished_evaluation_is_redone_alone(quick_demo, tmp_path):
+    """A demo killed after training resumes at the evaluation: only the missing summary is produced."""
+    out, command, _ = quick_demo
+    summary = out / "runs" / "small-cnn-trades" / "eval" / "summary.json"
+    summary.unlink()
+    done = run_awbench(*command)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert summary.is_file()
+    assert done.stderr.count("skip:") == 2 * len(RUNS)
+
+
+def test_other_plan_in_same_folder_is_refused(quick_demo):
+    out, _, _ = quick_demo
+    done = run_awbench("demo", "--out", str(out), "--seed", "1", "--quick")
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "other settings" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_missing_data_is_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    # No data anywhere, and the download fails at once: every request goes to a closed local port.
+    env = {"AWBENCH_DATA": str(empty), "HOME": str(tmp_path / "home"), "http_proxy": "http://127.0.0.1:9",
+           "https_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}
+    began = time.perf_counter()
+    done = run_awbench("demo", "--quick", "--out", str(tmp_path / "out"), env=env, timeout=120)
+    assert done.returncode != 0
+    assert time.perf_counter() - began < 60
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "--data-dir" in errors[0] and "AWBENCH_DATA" in errors[0]
+    assert "Traceback" not in done.stderr
