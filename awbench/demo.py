@@ -68,9 +68,11 @@ class DemoPlan:
             return cls(mode="quick", train_images=128, val_images=0, epochs=1, batch_size=128, lr=0.05,
                        schedule="constant", train_steps=2, eval_images=40, eval_steps=3,
                        autoattack={"version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 5})
-        return cls(mode="default", train_images=1000, val_images=100, epochs=2, batch_size=64, lr=0.05,
+        # Standard AutoAttack (APGD-T and FAB-T over 9 targets, Square with 5000 queries) takes minutes per
+        # model here on 2 CPU cores, so the default mode runs its two APGD attacks with 10 iterations each.
+        return cls(mode="default", train_images=1000, val_images=0, epochs=2, batch_size=64, lr=0.05,
                    schedule="cosine", train_steps=3, eval_images=100, eval_steps=10,
-                   autoattack={"version": "custom", "aa_attacks": ["apgd-ce", "apgd-t"], "aa_iterations": 20})
+                   autoattack={"version": "custom", "aa_attacks": ["apgd-ce", "apgd-t"], "aa_iterations": 10})
 
     @property
     def train_step_size(self) -> float:
@@ -88,7 +90,8 @@ class DemoPlan:
                 + " (weaker than standard AutoAttack, so its robust accuracy is an overestimate)")
 
     def describe(self) -> str:
-        return (f"{self.mode} demo: CIFAR-10, {self.train_images} training images (+{self.val_images} held out), "
+        held_out = f" (+{self.val_images} held out to pick best.pt)" if self.val_images else ""
+        return (f"{self.mode} demo: CIFAR-10, {self.train_images} training images{held_out}, "
                 f"{self.epochs} epoch(s), PGD-{self.train_steps} adversarial training; evaluation on "
                 f"{self.eval_images} test images, eps 8/255 Linf: PGD-{self.eval_steps} and "
                 f"{self.describe_autoattack()}")

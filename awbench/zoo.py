@@ -14,7 +14,8 @@ from torch import nn
 
 from awbench import checkpoint
 from awbench.errors import AwbenchError, CheckpointError
-from model_zoo.manifest import MANIFEST_PATH, ZooEntry, entry
+from model_zoo import manifest
+from model_zoo.manifest import ZooEntry, entry
 
 CACHE = Path.home() / ".cache" / "awbench" / "checkpoints"
 
@@ -38,7 +39,7 @@ def fetch(item: ZooEntry, cache: Path = CACHE) -> Path:
             except Exception as error:  # noqa: BLE001  (network errors come in many types)
                 raise AwbenchError(f"could not download zoo checkpoint '{item.name}' from {item.file}: {error}") from None
     else:
-        path = MANIFEST_PATH.parent / item.file
+        path = manifest.MANIFEST_PATH.parent / item.file
         if not path.is_file():
             raise AwbenchError(f"zoo checkpoint '{item.name}' is missing its file {path}")
     actual = sha256_of(path)

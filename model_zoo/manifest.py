@@ -34,8 +34,9 @@ class ZooEntry:
         return self.file.startswith(("http://", "https://"))
 
 
-def entries(path: Path = MANIFEST_PATH) -> list[ZooEntry]:
-    """All manifest entries, in file order."""
+def entries(path: Path | None = None) -> list[ZooEntry]:
+    """All manifest entries, in file order (of `path`, default model_zoo/manifest.json)."""
+    path = path or MANIFEST_PATH
     try:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
@@ -43,7 +44,7 @@ def entries(path: Path = MANIFEST_PATH) -> list[ZooEntry]:
     return [ZooEntry(**item) for item in raw.get("checkpoints", [])]
 
 
-def entry(name: str, path: Path = MANIFEST_PATH) -> ZooEntry:
+def entry(name: str, path: Path | None = None) -> ZooEntry:
     found = {item.name: item for item in entries(path)}
     if name not in found:
         raise UnknownNameError("zoo checkpoint", name, found)

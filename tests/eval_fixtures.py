@@ -1,6 +1,6 @@
 """Fixtures of the evaluation tests: a tiny CNN trained on real CIFAR-10, and small zoo checkpoints.
 
-Import the fixtures by name in a test module (`from eval_fixtures import tiny_model  # noqa: F401`).
+A test module takes them all with `from eval_fixtures import *  # noqa: F403` (names in __all__).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from awbench import checkpoint
 from awbench.data import SPECS, DatasetName, balanced_subset
 
 CIFAR = SPECS[DatasetName.CIFAR10]
+__all__ = ["aw_run", "one_thread", "small_cnn_run", "test_batch", "tiny_model", "train_slice"]
 
 
 def tiny_cnn() -> nn.Module:

@@ -37,7 +37,8 @@ class CarliniWagnerL2(Attack):
         raw, clipped, _ = attack(fmodel, x, y, epsilons=[self.threat.eps])
         raw, clipped = raw[0], clipped[0]
         with torch.no_grad():
-            found = model(raw).argmax(1) != y
+            # foolbox starts its best-so-far at an all-zero image and returns that where it found nothing
+            found = (model(raw).argmax(1) != y) & (raw.flatten(1).abs().amax(1) > 0)
             norms = (raw - x).flatten(1).norm(dim=1)
         return AttackOutput(clipped, extras={"l2_norm": torch.where(found, norms, torch.full_like(norms, -1.0))})
 

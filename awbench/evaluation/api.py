@@ -8,6 +8,7 @@ from typing import Any
 
 from awbench import checkpoint as checkpoints
 from awbench.attacks import AttackOptions, attack_class
+from awbench.console import console
 from awbench.data import balanced_subset, load_dataset
 from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
@@ -59,8 +60,8 @@ def evaluate_checkpoint(
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
 
-    Examples: the first `n_examples` of a seeded, class-balanced selection of the test split of the
-    checkpoint's dataset (the same for every model at the same seed). `eps`/`norm` default to the
+    Examples: a seeded, class-balanced selection of `n_examples` from the test split of the checkpoint's
+    dataset (the same for every model at the same seed and size). `eps`/`norm` default to the
     checkpoint's training threat model. `batch_size` defaults to 256 on CPU, 1024 on CUDA. `attacks`: names
     from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `attack_options`: fields of
     `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
@@ -102,9 +103,14 @@ def evaluate_checkpoint(
 
     out_path = Path(out) if out is not None else default_out(Path(checkpoint))
     out_path.mkdir(parents=True, exist_ok=True)
-    results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
-                             batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade, out=out_path,
-                             show_progress=show_progress)
+    try:
+        results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
+                                 batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
+                                 out=out_path, show_progress=show_progress)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
+                      f"--out {out_path} to resume")
+        raise
     per_sample = results.pop("per_sample")
     summary = {
         "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],

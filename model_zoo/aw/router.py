@@ -1,9 +1,16 @@
 """The multi-head adversarial router: a light CNN on the input image, a shared embedding, one head per AW layer.
 
 Design choices (ours; the paper gives no code):
+  * Input: the image's high-frequency residual x - blur3x3(x), a fixed linear map (so gradients still reach
+    the pixels), as steganalysis-style detectors do. An L-inf perturbation is a large part of that residual
+    but a tiny part of the image: on real CIFAR-10 the detection head learns in tens of steps from the
+    residual, and barely moves in the same budget from the raw image (or the image and residual together).
   * Trunk: three strided 3x3 conv-BN-ReLU layers (16, 32, 64 channels, stride 2 each), global average pool
-    and a linear embedding. BatchNorm, not a per-sample norm, so a sample's perturbation energy survives
-    normalisation (that energy is what tells PGD examples apart); about 1 MFLOP per 32x32 image.
+    and a linear embedding; about 0.7 M multiply-adds per 32x32 image (the small CNN has 24 M). BatchNorm,
+    not a per-sample norm, so a sample's perturbation energy survives normalisation (that energy is what
+    tells PGD examples apart). Its momentum is 0.3, not 0.1: the residual features' variance starts far
+    below the running estimate's initial 1, and with 0.1 eval-mode detection stayed at chance for ~50 steps
+    after train-mode detection was perfect.
   * Heads: every AW layer (conv or MixBN) gets its own linear head to its channel count. The heads are
     stored as one fused `nn.Linear` whose output is split per layer: the same maths as separate heads,
     one matmul instead of dozens.
@@ -16,11 +23,21 @@ Design choices (ours; the paper gives no code):
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
+ROUTER_BN_MOMENTUM = 0.3
+
+
+def high_frequency_residual(x: torch.Tensor) -> torch.Tensor:
+    """x minus its 3x3 local mean (edges use the mean of the pixels inside the image)."""
+    return x - F.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False)
+
+
 def _conv_bn_relu(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return [nn.Conv2d(cin, cout, 3, 2, 1, bias=False), nn.BatchNorm2d(cout, momentum=ROUTER_BN_MOMENTUM),
+            nn.ReLU(inplace=True)]
 
 
 class Router(nn.Module):
@@ -44,7 +61,7 @@ class Router(nn.Module):
         nn.init.zeros_(self.signal_heads.bias)
 
     def forward(self, x: torch.Tensor) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        embedding = self.trunk(x)
+        embedding = self.trunk(high_frequency_residual(x))
         detection_logit = self.detection_head(embedding).squeeze(1)
         signal_logits = self.signal_heads(embedding) + detection_logit[:, None]
         signals = torch.sigmoid(signal_logits).split(self.head_sizes, dim=1)

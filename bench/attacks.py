@@ -1,0 +1,194 @@
+"""Attack speed on CPU against the reference libraries: same model, same images, same batch, one run each.
+
+1. PGD-20 (Linf 8/255, step 2/255, no random start) throughput: awbench `pgd()` (last iterate, the same
+   algorithm as torchattacks) and the evaluation's early-stopping PGD, vs torchattacks PGD (goal >= 1.0x)
+   and foolbox LinfPGD (goal >= 3x).
+2. `awbench eval --attack autoattack` (evaluate_checkpoint: loading, clean pass, self-checks, files) vs one
+   bare pyautoattack call (loading + run_standard_evaluation), version standard (goal <= 1.05x).
+3. The four-attack suite fgsm + pgd + cw + autoattack with --cascade vs without (goal <= 0.6x).
+
+By default a small-cnn is trained normally for a few epochs on real CIFAR-10 (about half a minute), so
+the whole benchmark takes a few minutes; --checkpoint evaluates an existing model instead.
+
+    python bench/attacks.py --data-dir ../shared/data --n 256 --batch 256 --threads 1 --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.table import Table
+
+import model_zoo
+from awbench import checkpoint
+from awbench.attacks import AttackOptions, create_attack
+from awbench.attacks.pgd import pgd
+from awbench.data import SPECS, DatasetName, balanced_subset, load_dataset
+from awbench.evaluation import evaluate_checkpoint
+from awbench.threat import Norm, ThreatModel
+
+EPS, STEP, STEPS = 8 / 255, 2 / 255, 20
+console = Console(stderr=True)
+
+
+def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = run()
+    return time.perf_counter() - started, result
+
+
+def train_quick_model(data_dir: str | None, folder: Path, images: int, epochs: int) -> Path:
+    """A non-robust small-cnn: plain SGD on `images` CIFAR-10 training images (seeded)."""
+    spec = SPECS[DatasetName.CIFAR10]
+    train = load_dataset("cifar10", "train", data_dir=data_dir)
+    x, y = train.select(balanced_subset(train.labels, images, seed=1)).as_float()
+    torch.manual_seed(0)
+    model = model_zoo.create("small-cnn", mean=spec.mean, std=spec.std)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, weight_decay=5e-4)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), 128):
+            batch = order[start:start + 128]
+            optimizer.zero_grad()
+            F.cross_entropy(model(x[batch]), y[batch]).backward()
+            optimizer.step()
+    metadata = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": list(spec.mean),
+                "std": list(spec.std), "dataset": "cifar10", "method": "standard", "norm": "Linf", "eps": EPS,
+                "epoch": epochs, "run": "bench-small-cnn"}
+    return checkpoint.save(folder / "best.pt", model.eval(), metadata)
+
+
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def pgd_section(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, Any]]:
+    import foolbox
+    import torchattacks
+
+    threat = ThreatModel(Norm.LINF, EPS)
+    early = create_attack("pgd", threat, AttackOptions(steps=STEPS, step_size=STEP, random_start=False))
+    reference = torchattacks.PGD(model, eps=EPS, alpha=STEP, steps=STEPS, random_start=False)
+    fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
+    flpgd = foolbox.attacks.LinfPGD(abs_stepsize=STEP, steps=STEPS, random_start=False)
+    runs = {
+        "awbench pgd() (last iterate)": lambda: pgd(model, x, y, eps=EPS, step_size=STEP, steps=STEPS,
+                                                    random_init=False),
+        "awbench eval pgd (early stop)": lambda: early.run(model, x, y).x_adv,
+        "torchattacks PGD": lambda: reference(x, y),
+        "foolbox LinfPGD": lambda: flpgd(fmodel, x, y, epsilons=EPS)[1],
+    }
+    rows = []
+    for name, run in runs.items():
+        seconds, x_adv = timed(run)
+        rows.append({"name": name, "seconds": seconds, "images_per_s": len(x) / seconds,
+                     "accuracy": accuracy(model, x_adv, y)})
+    return rows
+
+
+def autoattack_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path) -> list[dict[str, Any]]:
+    from pyautoattack import AutoAttack
+
+    def bare() -> float:
+        model, _ = checkpoint.load(path, "cpu")
+        test = load_dataset("cifar10", "test", data_dir=data_dir)
+        x, y = test.select(balanced_subset(test.labels, n, 0)).as_float()
+        x_adv, _ = AutoAttack(model, norm="Linf", eps=EPS, version="standard", device="cpu",
+                              seed=0).run_standard_evaluation(x, y, batch_size=batch)
+        return accuracy(model, x_adv, y)
+
+    def ours() -> float:
+        summary = evaluate_checkpoint(path, attacks=["autoattack"], eps=EPS, n_examples=n, batch_size=batch,
+                                      data_dir=data_dir, seed=0, device="cpu", out=out, show_progress=False)
+        return summary["robust_accuracy"]["autoattack"]
+
+    rows = []
+    for name, run in (("bare pyautoattack", bare), ("awbench eval --attack autoattack", ours)):
+        seconds, robust = timed(run)
+        rows.append({"name": name, "seconds": seconds, "accuracy": robust})
+    return rows
+
+
+def suite_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path) -> list[dict[str, Any]]:
+    rows = []
+    for cascade in (False, True):
+        seconds, summary = timed(lambda cascade=cascade: evaluate_checkpoint(
+            path, attacks=["fgsm", "pgd", "cw", "autoattack"], eps=EPS, n_examples=n, batch_size=batch,
+            data_dir=data_dir, seed=0, device="cpu", out=out / f"cascade-{cascade}", cascade=cascade,
+            show_progress=False))
+        rows.append({"name": "suite --cascade" if cascade else "suite (each attack alone)", "seconds": seconds,
+                     "accuracy": summary["worst_case_accuracy"]})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="evaluate this model instead of training one")
+    parser.add_argument("--n", type=int, default=256, help="test images")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steady on a shared CPU)")
+    parser.add_argument("--train-images", type=int, default=4000)
+    parser.add_argument("--train-epochs", type=int, default=3)
+    parser.add_argument("--markdown", action="store_true", help="also print the table as markdown (stdout)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        path = args.checkpoint or train_quick_model(args.data_dir, scratch / "run", args.train_images,
+                                                    args.train_epochs)
+        model, _ = checkpoint.load(path, "cpu")
+        test = load_dataset("cifar10", "test", data_dir=args.data_dir)  # also warms the page cache
+        x, y = test.select(balanced_subset(test.labels, args.n, 0)).as_float()
+        console.print(f"model {path}: clean accuracy {accuracy(model, x, y):.2%} on {args.n} test images, "
+                      f"{torch.get_num_threads()} thread(s)")
+        pgd_rows = pgd_section(model, x, y)
+        aa_rows = autoattack_section(path, args.data_dir, args.n, args.batch, scratch / "aa")
+        suite_rows = suite_section(path, args.data_dir, args.n, args.batch, scratch / "suite")
+
+    by_name = {row["name"]: row for row in pgd_rows + aa_rows + suite_rows}
+    reference, foolbox_row = by_name["torchattacks PGD"], by_name["foolbox LinfPGD"]
+    results = [
+        ("PGD-20 throughput: pgd() / torchattacks", by_name["awbench pgd() (last iterate)"], reference, ">= 1.0x",
+         "throughput"),
+        ("PGD-20 throughput: eval pgd (early stop) / torchattacks", by_name["awbench eval pgd (early stop)"],
+         reference, ">= 1.0x", "throughput"),
+        ("PGD-20 throughput: pgd() / foolbox LinfPGD", by_name["awbench pgd() (last iterate)"], foolbox_row,
+         ">= 3x", "throughput"),
+        ("PGD-20 throughput: eval pgd (early stop) / foolbox LinfPGD", by_name["awbench eval pgd (early stop)"],
+         foolbox_row, ">= 3x", "throughput"),
+        ("autoattack time: awbench eval / bare pyautoattack", by_name["awbench eval --attack autoattack"],
+         by_name["bare pyautoattack"], "<= 1.05x", "time"),
+        ("4-attack suite time: --cascade / alone", by_name["suite --cascade"],
+         by_name["suite (each attack alone)"], "<= 0.6x", "time"),
+    ]
+    table = Table(title=f"awbench attacks vs references (CPU, {torch.get_num_threads()} thread(s), "
+                        f"{args.n} CIFAR-10 test images, batch {args.batch}, one run each)")
+    for column in ("comparison", "ours s", "theirs s", "ratio", "goal", "ours acc", "theirs acc"):
+        table.add_column(column, justify="left" if column == "comparison" else "right")
+    lines = ["| comparison | ours (s) | theirs (s) | ratio | goal | ours acc | theirs acc |",
+             "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    for label, ours, theirs, goal, kind in results:
+        ratio = theirs["seconds"] / ours["seconds"] if kind == "throughput" else ours["seconds"] / theirs["seconds"]
+        cells = [label, f"{ours['seconds']:.2f}", f"{theirs['seconds']:.2f}", f"{ratio:.2f}x", goal,
+                 f"{ours['accuracy']:.2%}", f"{theirs['accuracy']:.2%}"]
+        table.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
+    console.print(table)
+    if args.markdown:
+        print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
