@@ -52,7 +52,9 @@ class DemoPlan:
 
     mode: str
     train_images: int  # class-balanced training subset (the held-out validation images come on top)
-    val_images: int  # held-out training images that pick best.pt by PGD accuracy (0: the last epoch)
+    # Held-out training images that pick best.pt by PGD accuracy; 0 (both modes): best.pt is the last epoch,
+    # since a few hundred held-out images pick noise in runs this short (it chose a 1-epoch standard model).
+    val_images: int
     epochs: int
     batch_size: int
     lr: float
@@ -200,9 +202,18 @@ def _write_json(path: Path, values: dict[str, Any]) -> None:
 
 
 def _write_manifest(out: Path, plan: DemoPlan, seed: int, result: DemoResult) -> None:
+    """Rewrite out/demo.json with what was done; a skipped step keeps the time of the run that did it."""
+    try:
+        earlier = json.loads((out / "demo.json").read_text()).get("step_seconds") or {}
+    except (OSError, json.JSONDecodeError, AttributeError):
+        earlier = {}
+    steps = {name: value for name, value in result.seconds.items() if name != "total"}
+    step_seconds = {name: earlier.get(name, value) if name in result.skipped else value
+                    for name, value in steps.items()}
     _write_json(out / "demo.json", {
         "plan": asdict(plan), "seed": seed, "description": plan.describe(),
-        "autoattack": plan.describe_autoattack(), "seconds": result.seconds, "skipped": result.skipped,
+        "autoattack": plan.describe_autoattack(), "step_seconds": step_seconds,
+        "last_invocation": {"seconds": result.seconds["total"], "skipped": result.skipped},
         "table": str(result.table), "plot": str(result.plot) if result.plot else None,
     })
 
@@ -330,10 +341,11 @@ def _print_summary(result: DemoResult) -> None:
         console.print("[yellow]quick mode[/]: tiny budget, the numbers above only show that the pipeline works")
     if "REDUCED" in plan.describe_autoattack():
         console.print(f"[yellow]note[/]: {escape(plan.describe_autoattack())}", soft_wrap=True)
-    ran = {k: v for k, v in result.seconds.items() if k != "total"}
+    ran = {k: v for k, v in result.seconds.items() if k != "total" and k not in result.skipped}
     slowest = ", ".join(f"{name} {value:.0f}s" for name, value in sorted(ran.items(), key=lambda kv: -kv[1])[:3])
+    slowest = f" (slowest: {slowest})" if slowest else ""
     skipped = f"; {len(result.skipped)} finished step(s) skipped" if result.skipped else ""
-    console.print(f"total {result.seconds['total']:.0f}s (slowest: {slowest}){skipped}")
+    console.print(f"total {result.seconds['total']:.0f}s{slowest}{skipped}")
     console.print(f"[bold]table[/]: {escape(str(result.table))} (also comparison.csv, comparison.tex)",
                   soft_wrap=True)
     if result.plot is not None:

@@ -1,6 +1,6 @@
 """Attack speed on CPU against the reference libraries: same model, same images, same batch, one run each.
 
-1. PGD-20 (Linf 8/255, step 2/255, no random start) throughput: awbench `pgd()` (last iterate, the same
+1. PGD-20 (Linf, default 8/255, step eps/4, no random start) throughput: awbench `pgd()` (last iterate, the same
    algorithm as torchattacks) and the evaluation's early-stopping PGD, vs torchattacks PGD (goal >= 1.0x)
    and foolbox LinfPGD (goal >= 3x).
 2. `awbench eval --attack autoattack` (evaluate_checkpoint: loading, clean pass, self-checks, files) vs one
@@ -11,6 +11,7 @@ By default a small-cnn is trained normally for a few epochs on real CIFAR-10 (ab
 the whole benchmark takes a few minutes; --checkpoint evaluates an existing model instead.
 
     python bench/attacks.py --data-dir ../shared/data --n 256 --batch 256 --threads 1 --markdown
+    python bench/attacks.py --data-dir ../shared/data --eps 2/255 --sections pgd   # a model keeping ~80%
 """
 
 from __future__ import annotations
@@ -33,10 +34,25 @@ from awbench.attacks import AttackOptions, create_attack
 from awbench.attacks.pgd import pgd
 from awbench.data import SPECS, DatasetName, balanced_subset, load_dataset
 from awbench.evaluation import evaluate_checkpoint
-from awbench.threat import Norm, ThreatModel
+from awbench.threat import Norm, ThreatModel, parse_eps
 
-EPS, STEP, STEPS = 8 / 255, 2 / 255, 20
+STEPS = 20
 console = Console(stderr=True)
+
+
+COMPARISONS = [  # (label, ours, theirs, goal, throughput | time)
+    ("PGD-20 throughput: pgd() / torchattacks", "awbench pgd() (last iterate)", "torchattacks PGD", ">= 1.0x",
+     "throughput"),
+    ("PGD-20 throughput: eval pgd (early stop) / torchattacks", "awbench eval pgd (early stop)", "torchattacks PGD",
+     ">= 1.0x", "throughput"),
+    ("PGD-20 throughput: pgd() / foolbox LinfPGD", "awbench pgd() (last iterate)", "foolbox LinfPGD", ">= 3x",
+     "throughput"),
+    ("PGD-20 throughput: eval pgd (early stop) / foolbox LinfPGD", "awbench eval pgd (early stop)",
+     "foolbox LinfPGD", ">= 3x", "throughput"),
+    ("autoattack time: awbench eval / bare pyautoattack", "awbench eval --attack autoattack", "bare pyautoattack",
+     "<= 1.05x", "time"),
+    ("4-attack suite time: --cascade / alone", "suite --cascade", "suite (each attack alone)", "<= 0.6x", "time"),
+]
 
 
 def timed(run: Callable[[], Any]) -> tuple[float, Any]:
@@ -45,7 +61,7 @@ def timed(run: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def train_quick_model(data_dir: str | None, folder: Path, images: int, epochs: int) -> Path:
+def train_quick_model(data_dir: str | None, folder: Path, images: int, epochs: int, eps: float) -> Path:
     """A non-robust small-cnn: plain SGD on `images` CIFAR-10 training images (seeded)."""
     spec = SPECS[DatasetName.CIFAR10]
     train = load_dataset("cifar10", "train", data_dir=data_dir)
@@ -62,7 +78,7 @@ def train_quick_model(data_dir: str | None, folder: Path, images: int, epochs: i
             F.cross_entropy(model(x[batch]), y[batch]).backward()
             optimizer.step()
     metadata = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": list(spec.mean),
-                "std": list(spec.std), "dataset": "cifar10", "method": "standard", "norm": "Linf", "eps": EPS,
+                "std": list(spec.std), "dataset": "cifar10", "method": "standard", "norm": "Linf", "eps": eps,
                 "epoch": epochs, "run": "bench-small-cnn"}
     return checkpoint.save(folder / "best.pt", model.eval(), metadata)
 
@@ -72,21 +88,22 @@ def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
         return float((model(x).argmax(1) == y).float().mean())
 
 
-def pgd_section(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[dict[str, Any]]:
+def pgd_section(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> list[dict[str, Any]]:
     import foolbox
     import torchattacks
 
-    threat = ThreatModel(Norm.LINF, EPS)
-    early = create_attack("pgd", threat, AttackOptions(steps=STEPS, step_size=STEP, random_start=False))
-    reference = torchattacks.PGD(model, eps=EPS, alpha=STEP, steps=STEPS, random_start=False)
+    step = eps / 4
+    threat = ThreatModel(Norm.LINF, eps)
+    early = create_attack("pgd", threat, AttackOptions(steps=STEPS, step_size=step, random_start=False))
+    reference = torchattacks.PGD(model, eps=eps, alpha=step, steps=STEPS, random_start=False)
     fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
-    flpgd = foolbox.attacks.LinfPGD(abs_stepsize=STEP, steps=STEPS, random_start=False)
+    flpgd = foolbox.attacks.LinfPGD(abs_stepsize=step, steps=STEPS, random_start=False)
     runs = {
-        "awbench pgd() (last iterate)": lambda: pgd(model, x, y, eps=EPS, step_size=STEP, steps=STEPS,
+        "awbench pgd() (last iterate)": lambda: pgd(model, x, y, eps=eps, step_size=step, steps=STEPS,
                                                     random_init=False),
         "awbench eval pgd (early stop)": lambda: early.run(model, x, y).x_adv,
         "torchattacks PGD": lambda: reference(x, y),
-        "foolbox LinfPGD": lambda: flpgd(fmodel, x, y, epsilons=EPS)[1],
+        "foolbox LinfPGD": lambda: flpgd(fmodel, x, y, epsilons=eps)[1],
     }
     rows = []
     for name, run in runs.items():
@@ -96,19 +113,20 @@ def pgd_section(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> lis
     return rows
 
 
-def autoattack_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path) -> list[dict[str, Any]]:
+def autoattack_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path,
+                       eps: float) -> list[dict[str, Any]]:
     from pyautoattack import AutoAttack
 
     def bare() -> float:
         model, _ = checkpoint.load(path, "cpu")
         test = load_dataset("cifar10", "test", data_dir=data_dir)
         x, y = test.select(balanced_subset(test.labels, n, 0)).as_float()
-        x_adv, _ = AutoAttack(model, norm="Linf", eps=EPS, version="standard", device="cpu",
+        x_adv, _ = AutoAttack(model, norm="Linf", eps=eps, version="standard", device="cpu",
                               seed=0).run_standard_evaluation(x, y, batch_size=batch)
         return accuracy(model, x_adv, y)
 
     def ours() -> float:
-        summary = evaluate_checkpoint(path, attacks=["autoattack"], eps=EPS, n_examples=n, batch_size=batch,
+        summary = evaluate_checkpoint(path, attacks=["autoattack"], eps=eps, n_examples=n, batch_size=batch,
                                       data_dir=data_dir, seed=0, device="cpu", out=out, show_progress=False)
         return summary["robust_accuracy"]["autoattack"]
 
@@ -119,11 +137,12 @@ def autoattack_section(path: Path, data_dir: str | None, n: int, batch: int, out
     return rows
 
 
-def suite_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path) -> list[dict[str, Any]]:
+def suite_section(path: Path, data_dir: str | None, n: int, batch: int, out: Path,
+                  eps: float) -> list[dict[str, Any]]:
     rows = []
     for cascade in (False, True):
         seconds, summary = timed(lambda cascade=cascade: evaluate_checkpoint(
-            path, attacks=["fgsm", "pgd", "cw", "autoattack"], eps=EPS, n_examples=n, batch_size=batch,
+            path, attacks=["fgsm", "pgd", "cw", "autoattack"], eps=eps, n_examples=n, batch_size=batch,
             data_dir=data_dir, seed=0, device="cpu", out=out / f"cascade-{cascade}", cascade=cascade,
             show_progress=False))
         rows.append({"name": "suite --cascade" if cascade else "suite (each attack alone)", "seconds": seconds,
@@ -140,46 +159,39 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: steady on a shared CPU)")
     parser.add_argument("--train-images", type=int, default=4000)
     parser.add_argument("--train-epochs", type=int, default=3)
+    parser.add_argument("--eps", default="8/255", help="Linf budget")
+    parser.add_argument("--sections", default="pgd,autoattack,suite", help="comma-separated subset to run")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown (stdout)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    eps, sections = parse_eps(args.eps), set(args.sections.split(","))
 
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         path = args.checkpoint or train_quick_model(args.data_dir, scratch / "run", args.train_images,
-                                                    args.train_epochs)
+                                                    args.train_epochs, eps)
         model, _ = checkpoint.load(path, "cpu")
         test = load_dataset("cifar10", "test", data_dir=args.data_dir)  # also warms the page cache
         x, y = test.select(balanced_subset(test.labels, args.n, 0)).as_float()
         console.print(f"model {path}: clean accuracy {accuracy(model, x, y):.2%} on {args.n} test images, "
                       f"{torch.get_num_threads()} thread(s)")
-        pgd_rows = pgd_section(model, x, y)
-        aa_rows = autoattack_section(path, args.data_dir, args.n, args.batch, scratch / "aa")
-        suite_rows = suite_section(path, args.data_dir, args.n, args.batch, scratch / "suite")
+        rows = pgd_section(model, x, y, eps) if "pgd" in sections else []
+        if "autoattack" in sections:
+            rows += autoattack_section(path, args.data_dir, args.n, args.batch, scratch / "aa", eps)
+        if "suite" in sections:
+            rows += suite_section(path, args.data_dir, args.n, args.batch, scratch / "suite", eps)
 
-    by_name = {row["name"]: row for row in pgd_rows + aa_rows + suite_rows}
-    reference, foolbox_row = by_name["torchattacks PGD"], by_name["foolbox LinfPGD"]
-    results = [
-        ("PGD-20 throughput: pgd() / torchattacks", by_name["awbench pgd() (last iterate)"], reference, ">= 1.0x",
-         "throughput"),
-        ("PGD-20 throughput: eval pgd (early stop) / torchattacks", by_name["awbench eval pgd (early stop)"],
-         reference, ">= 1.0x", "throughput"),
-        ("PGD-20 throughput: pgd() / foolbox LinfPGD", by_name["awbench pgd() (last iterate)"], foolbox_row,
-         ">= 3x", "throughput"),
-        ("PGD-20 throughput: eval pgd (early stop) / foolbox LinfPGD", by_name["awbench eval pgd (early stop)"],
-         foolbox_row, ">= 3x", "throughput"),
-        ("autoattack time: awbench eval / bare pyautoattack", by_name["awbench eval --attack autoattack"],
-         by_name["bare pyautoattack"], "<= 1.05x", "time"),
-        ("4-attack suite time: --cascade / alone", by_name["suite --cascade"],
-         by_name["suite (each attack alone)"], "<= 0.6x", "time"),
-    ]
-    table = Table(title=f"awbench attacks vs references (CPU, {torch.get_num_threads()} thread(s), "
-                        f"{args.n} CIFAR-10 test images, batch {args.batch}, one run each)")
+    comparisons = [(label, ours, theirs, goal, kind) for label, ours, theirs, goal, kind in COMPARISONS
+                   if ours in {row["name"] for row in rows}]
+    by_name = {row["name"]: row for row in rows}
+    table = Table(title=f"awbench attacks vs references (CPU, {torch.get_num_threads()} thread(s), Linf eps "
+                        f"{args.eps}, {args.n} CIFAR-10 test images, batch {args.batch}, one run each)")
     for column in ("comparison", "ours s", "theirs s", "ratio", "goal", "ours acc", "theirs acc"):
         table.add_column(column, justify="left" if column == "comparison" else "right")
     lines = ["| comparison | ours (s) | theirs (s) | ratio | goal | ours acc | theirs acc |",
              "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
-    for label, ours, theirs, goal, kind in results:
+    for label, ours_name, theirs_name, goal, kind in comparisons:
+        ours, theirs = by_name[ours_name], by_name[theirs_name]
         ratio = theirs["seconds"] / ours["seconds"] if kind == "throughput" else ours["seconds"] / theirs["seconds"]
         cells = [label, f"{ours['seconds']:.2f}", f"{theirs['seconds']:.2f}", f"{ratio:.2f}x", goal,
                  f"{ours['accuracy']:.2%}", f"{theirs['accuracy']:.2%}"]

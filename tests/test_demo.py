@@ -120,3 +120,28 @@ def test_missing_data_is_one_line(tmp_path):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "--data-dir" in errors[0] and "AWBENCH_DATA" in errors[0]
     assert "Traceback" not in done.stderr
+
+
+def test_killed_training_resumes(tmp_path, data_dir, monkeypatch):
+    """A run killed after epoch 1 of 2 (checkpoint.pt at epoch 1) continues from it instead of starting over."""
+    import awbench.demo as demo
+    from awbench.training import train
+
+    plan = DemoPlan(mode="tiny", train_images=64, val_images=0, epochs=2, batch_size=32, lr=0.05,
+                    schedule="constant", train_steps=1, eval_images=20, eval_steps=2,
+                    autoattack={"version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 2})
+    monkeypatch.setattr(demo.DemoPlan, "for_mode", classmethod(lambda cls, quick=False: plan))
+    monkeypatch.setattr(demo, "RUNS", (("small-cnn", "standard"),))
+    out = tmp_path / "demo"
+    demo._claim_folder(out, plan, 0)
+    data = demo._prepare_data(plan, out / "data", data_dir, 0, [])
+    killed = demo._train_config(plan, "small-cnn", "standard", data, out / "runs", "small-cnn-standard", 0, "cpu")
+    killed.epochs = 1  # what a demo killed during epoch 2 leaves: checkpoint.pt after epoch 1
+    train(killed, show_progress=False)
+
+    result = demo.run_demo(data_dir=data_dir, out=out, device="cpu", show_progress=False)
+    log = pd.read_csv(out / "runs" / "small-cnn-standard" / "train_log.csv")
+    assert log["epoch"].tolist() == [1, 2]
+    assert demo._epochs_done(out / "runs" / "small-cnn-standard") == 2
+    assert "data" in result.skipped and "train small-cnn-standard" not in result.skipped
+    assert len(result.comparison.frame) == 1 and result.plot is not None

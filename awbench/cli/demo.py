@@ -14,8 +14,8 @@ EPILOG = (
     "  awbench demo --data-dir ../shared/data\n\n"
     "  awbench demo --quick --out /tmp/demo-quick\n\n"
     "  AWBENCH_DATA=~/data awbench demo --out results/demo --device cuda\n\n"
-    "Data: --data-dir, else $AWBENCH_DATA, else ~/.cache/awbench/data; when CIFAR-10 is in none of them it is "
-    "downloaded there with torchvision. Writes into --out: comparison.csv/.md/.tex, pareto.png/.svg, the run "
+    "Data: --data-dir, else $AWBENCH_DATA, else ~/.cache/awbench/data; when CIFAR-10 is in none of them, "
+    "torchvision downloads it into the first. Writes into --out: comparison.csv/.md/.tex, pareto.png/.svg, the run "
     "folders under runs/ and demo.json. Rerunning the same command skips finished steps and resumes a killed one."
 )
 
@@ -24,7 +24,7 @@ EPILOG = (
 def demo(
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder holding CIFAR-10 (cifar10_train.npz / cifar10_test.npz or torchvision's files) "
-             "[env: AWBENCH_DATA].")] = None,
+             "(env: AWBENCH_DATA).")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the runs, the table and the plot; the same folder "
                                            "again continues the demo.")] = Path("awbench-demo"),
     quick: Annotated[bool, typer.Option(

@@ -74,6 +74,7 @@ def evaluate_checkpoint(
     checks {name: {status: pass|fail|flag, detail}}, dynamic, cascade, per_attack_accuracy_means, details,
     attacks, out. Raises AwbenchError (one-line message) on bad input.
     """
+    attacks = [attacks] if isinstance(attacks, str) else list(attacks)
     if not attacks:
         raise AwbenchError("give at least one --attack")
     for name in attacks:
@@ -92,7 +93,7 @@ def evaluate_checkpoint(
 
     model, metadata = checkpoints.load(checkpoint, torch_device)
     threat = _threat(eps, norm, metadata)
-    attack_objects = build_attacks(list(attacks), threat, options, batch_size=batch_size, seed=seed)
+    attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
     for attack in attack_objects:
         attack.check_model(model)
     if not metadata.get("dataset"):

@@ -56,6 +56,10 @@ def model_fingerprint(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _fraction(flags: torch.Tensor) -> float:
+    return int(flags.sum()) / len(flags) if len(flags) else 0.0
+
+
 def _unit_seed(seed: int, attack: str, unit: int) -> int:
     return zlib.crc32(f"{seed}:{attack}:{unit}".encode())
 
@@ -223,9 +227,9 @@ def evaluate_model(
     worst = clean_correct.clone()
     for record in records.values():
         worst &= record.survived
-    clean_accuracy = float(clean_correct.float().mean())
-    robust = {name: float(record.survived.float().mean()) for name, record in records.items()}
-    worst_case = float(worst.float().mean())
+    clean_accuracy = _fraction(clean_correct)
+    robust = {name: _fraction(record.survived) for name, record in records.items()}
+    worst_case = _fraction(worst)
     for attack in attacks:
         record = records[attack.name]
         results["seconds"][attack.name] = record.seconds

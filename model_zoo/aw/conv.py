@@ -38,6 +38,8 @@ class AWConv2d(nn.Module):
         dilation: int | tuple[int, int] = 1,
         groups: int = 1,
         bias: bool = True,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
     ):
         super().__init__()
         kernel_size = (kernel_size, kernel_size) if isinstance(kernel_size, int) else tuple(kernel_size)
@@ -45,9 +47,10 @@ class AWConv2d(nn.Module):
             raise ValueError("in_channels and out_channels must be divisible by groups")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        self.weight = nn.Parameter(torch.empty(2 * out_channels, in_channels // groups, *kernel_size))
-        self.bias = nn.Parameter(torch.zeros(2 * out_channels)) if bias else None
-        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+        factory = {"device": device, "dtype": dtype}
+        self.weight = nn.Parameter(torch.empty(2 * out_channels, in_channels // groups, *kernel_size, **factory))
+        self.bias = nn.Parameter(torch.zeros(2 * out_channels, **factory)) if bias else None
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)  # as nn.Conv2d; both banks drawn independently
         self.signal: torch.Tensor | None = None
 
     @classmethod
@@ -55,13 +58,16 @@ class AWConv2d(nn.Module):
         """Both banks start as copies of the static conv's weights (the router then learns to tell them apart)."""
         if conv.padding_mode != "zeros":
             raise ValueError(f"AWConv2d supports zero padding only, not {conv.padding_mode!r}")
-        layer = cls(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
-                    conv.dilation, conv.groups, conv.bias is not None)
+        # skip_init: no random draw for weights that are overwritten at once (WRN-34-10 has 46 M of them)
+        layer = nn.utils.skip_init(cls, conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                                   conv.padding, conv.dilation, conv.groups, conv.bias is not None,
+                                   device=conv.weight.device, dtype=conv.weight.dtype)
+        layer.signal = None
         with torch.no_grad():
-            layer.weight.copy_(layer._stack(conv.weight, conv.weight))
-            if conv.bias is not None:
-                layer.bias.copy_(layer._stack(conv.bias, conv.bias))
-        return layer.to(device=conv.weight.device, dtype=conv.weight.dtype)
+            for stacked, static in ((layer.weight, conv.weight), (layer.bias, conv.bias)):
+                if static is not None:  # both banks := the static tensor, written in place (no temporary)
+                    stacked.unflatten(0, (layer.groups, 2, -1)).copy_(static.unflatten(0, (layer.groups, 1, -1)))
+        return layer
 
     # Within each group g the stacked layout is [clean filters of g; adversarial filters of g], so that a
     # grouped convolution still sees the right input channels for both banks.
