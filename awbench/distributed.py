@@ -33,6 +33,11 @@ def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
+def is_main_process() -> bool:
+    """True unless torchrun started this process as a rank other than 0 (for printing only once)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def setup(device: torch.device) -> tuple[World, torch.device]:
     """Join the process group if torchrun started us (idempotent); return the world and this rank's device."""
     if not launched_by_torchrun():

@@ -1,5 +1,7 @@
 """Attack speed on CPU against the reference libraries: same model, same images, same batch, one run each.
 
+Each row is timed once per round (--repeats rounds, default 1; the median is reported).
+
 1. PGD-20 (Linf, default 8/255, step eps/4, no random start) throughput: awbench `pgd()` (last iterate, the same
    algorithm as torchattacks) and the evaluation's early-stopping PGD, vs torchattacks PGD (goal >= 1.0x)
    and foolbox LinfPGD (goal >= 3x).
@@ -17,6 +19,7 @@ the whole benchmark takes a few minutes; --checkpoint evaluates an existing mode
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -161,6 +164,7 @@ def main() -> None:
     parser.add_argument("--train-epochs", type=int, default=3)
     parser.add_argument("--eps", default="8/255", help="Linf budget")
     parser.add_argument("--sections", default="pgd,autoattack,suite", help="comma-separated subset to run")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds; the median time of each row is kept")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown (stdout)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -175,17 +179,22 @@ def main() -> None:
         x, y = test.select(balanced_subset(test.labels, args.n, 0)).as_float()
         console.print(f"model {path}: clean accuracy {accuracy(model, x, y):.2%} on {args.n} test images, "
                       f"{torch.get_num_threads()} thread(s)")
-        rows = pgd_section(model, x, y, eps) if "pgd" in sections else []
-        if "autoattack" in sections:
-            rows += autoattack_section(path, args.data_dir, args.n, args.batch, scratch / "aa", eps)
-        if "suite" in sections:
-            rows += suite_section(path, args.data_dir, args.n, args.batch, scratch / "suite", eps)
+        rounds: list[list[dict[str, Any]]] = []
+        for round_index in range(args.repeats):  # sections interleaved, so load from other jobs hits all alike
+            rows = pgd_section(model, x, y, eps) if "pgd" in sections else []
+            if "autoattack" in sections:
+                rows += autoattack_section(path, args.data_dir, args.n, args.batch, scratch / f"aa{round_index}", eps)
+            if "suite" in sections:
+                rows += suite_section(path, args.data_dir, args.n, args.batch, scratch / f"suite{round_index}", eps)
+            rounds.append(rows)
+    rows = [{**row, "seconds": statistics.median(r[i]["seconds"] for r in rounds)} for i, row in enumerate(rounds[-1])]
 
     comparisons = [(label, ours, theirs, goal, kind) for label, ours, theirs, goal, kind in COMPARISONS
                    if ours in {row["name"] for row in rows}]
     by_name = {row["name"]: row for row in rows}
     table = Table(title=f"awbench attacks vs references (CPU, {torch.get_num_threads()} thread(s), Linf eps "
-                        f"{args.eps}, {args.n} CIFAR-10 test images, batch {args.batch}, one run each)")
+                        f"{args.eps}, {args.n} CIFAR-10 test images, batch {args.batch}, "
+                        f"median of {args.repeats} run(s))")
     for column in ("comparison", "ours s", "theirs s", "ratio", "goal", "ours acc", "theirs acc"):
         table.add_column(column, justify="left" if column == "comparison" else "right")
     lines = ["| comparison | ours (s) | theirs (s) | ratio | goal | ours acc | theirs acc |",

@@ -1,13 +1,16 @@
 """Forward+backward time of each AW-Net backbone over its static backbone (CPU by default).
 
+Two AW variants are timed against the static model:
+  * AW (registered `aw-<name>`): adversarial bank = clean bank + rank-(filters/4) correction (LowRankAWConv2d);
+  * AW full: the full two-bank AWConv2d (adversarial bank as large as the clean one).
 Two passes are timed, because both matter for adversarial training:
-  * train:  train mode, loss.backward() into every parameter (the optimizer step's pass); the AW model runs
+  * train:  train mode, loss.backward() into every parameter (the optimizer step's pass); the AW models run
             inside `split_batch` as the awnet method does, so MixBN takes its [clean; adversarial] path.
-  * attack: eval mode, gradient w.r.t. the input only (one PGD step); ten of these per training batch.
-Static and AW timings are interleaved and the median of `--repeats` is kept, so load from other processes
-hits both alike. Goal: ratio <= 1.5x, never > 2x.
+  * attack: eval mode, gradient w.r.t. the input only, through the router (one PGD step; ten per batch).
+All timings are interleaved and the median of `--repeats` is kept, so load from other processes hits every
+model alike. Goal: ratio <= 1.5x, never > 2x.
 
-    python bench/awnet_overhead.py --batch 128 --wrn-batch 16 --repeats 3 --markdown
+    python bench/awnet_overhead.py --batch 128 --wrn-batch 8 --repeats 3 --markdown
 """
 
 from __future__ import annotations
@@ -15,20 +18,24 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from rich.console import Console
 from rich.table import Table
+from torch import nn
 
 import model_zoo
 from model_zoo.aw import routing
+from model_zoo.aw.architectures import aw_backbone
 
 BACKBONES = ("small-cnn", "resnet18", "preact-resnet18", "wrn-28-10", "wrn-34-10")
+VARIANTS = ("static", "aw", "aw-full")
 
 
-def train_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+def train_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     model.train()
     awnet = routing(model)
     model.zero_grad(set_to_none=True)
@@ -39,7 +46,7 @@ def train_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None
             F.cross_entropy(model(x), y).backward()
 
 
-def attack_pass(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+def attack_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     model.eval()
     x = x.clone().requires_grad_(True)
     torch.autograd.grad(F.cross_entropy(model(x), y), x)
@@ -58,16 +65,25 @@ def median_seconds(passes: list[Callable[[], None]], repeats: int) -> list[float
     return [statistics.median(t) for t in times]
 
 
-def measure(backbone: str, batch: int, repeats: int) -> dict[str, float]:
+def build(backbone: str, variant: str) -> nn.Module:
     torch.manual_seed(0)
-    static = model_zoo.create(backbone)
-    dynamic = model_zoo.create(f"aw-{backbone}")
+    if variant == "static":
+        return model_zoo.create(backbone)
+    if variant == "aw":
+        return model_zoo.create(f"aw-{backbone}")
+    return nn.Sequential(OrderedDict(normalize=model_zoo.Normalize([0.0] * 3, [1.0] * 3),
+                                     net=aw_backbone(backbone, adversarial_rank_fraction=None)))
+
+
+def measure(backbone: str, batch: int, repeats: int) -> dict[str, float]:
+    models = {variant: build(backbone, variant) for variant in VARIANTS}
     x, y = torch.rand(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
-    static_train, aw_train, static_attack, aw_attack = median_seconds(
-        [lambda: train_pass(static, x, y), lambda: train_pass(dynamic, x, y),
-         lambda: attack_pass(static, x, y), lambda: attack_pass(dynamic, x, y)], repeats)
-    return {"batch": batch, "static_train": static_train, "aw_train": aw_train,
-            "static_attack": static_attack, "aw_attack": aw_attack}
+    passes, keys = [], []
+    for kind, run in (("train", train_pass), ("attack", attack_pass)):
+        for variant, model in models.items():
+            passes.append(lambda run=run, model=model: run(model, x, y))
+            keys.append(f"{kind}_{variant}")
+    return {"batch": batch, **dict(zip(keys, median_seconds(passes, repeats)))}
 
 
 def main() -> None:
@@ -81,23 +97,24 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    rows = []
+    headers = ["backbone", "batch"]
+    for kind in ("train", "attack"):
+        headers += [f"{kind} static s", f"{kind} AW s", f"{kind} AW ratio", f"{kind} AW-full ratio"]
+    table = Table(title=f"AW-Net overhead on CPU ({args.threads} threads), forward+backward, median of {args.repeats}")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "backbone" else "right")
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for backbone in args.backbones:
         batch = args.wrn_batch if (args.wrn_batch and backbone.startswith("wrn")) else args.batch
-        rows.append((backbone, measure(backbone, batch, args.repeats)))
-
-    table = Table(title=f"AW-Net overhead, CPU ({args.threads} threads), median of {args.repeats}")
-    for column in ("backbone", "batch", "train static s", "train AW s", "train ratio", "attack static s",
-                   "attack AW s", "attack ratio"):
-        table.add_column(column, justify="left" if column == "backbone" else "right")
-    lines = ["| backbone | batch | train static (s) | train AW (s) | train ratio | attack static (s) | "
-             "attack AW (s) | attack ratio |", "|---|---|---|---|---|---|---|---|"]
-    for backbone, r in rows:
-        cells = [backbone, str(r["batch"]), f"{r['static_train']:.3f}", f"{r['aw_train']:.3f}",
-                 f"{r['aw_train'] / r['static_train']:.2f}x", f"{r['static_attack']:.3f}", f"{r['aw_attack']:.3f}",
-                 f"{r['aw_attack'] / r['static_attack']:.2f}x"]
+        r = measure(backbone, batch, args.repeats)
+        cells = [backbone, str(batch)]
+        for kind in ("train", "attack"):
+            static = r[f"{kind}_static"]
+            cells += [f"{static:.3f}", f"{r[f'{kind}_aw']:.3f}", f"{r[f'{kind}_aw'] / static:.2f}x",
+                      f"{r[f'{kind}_aw-full'] / static:.2f}x"]
         table.add_row(*cells)
         lines.append("| " + " | ".join(cells) + " |")
+        Console(stderr=True).print(f"done {backbone}")
     Console().print(table)
     if args.markdown:
         print("\n".join(lines))

@@ -26,17 +26,15 @@ def join(rank: int, world_size: int, port: int) -> None:
 
 
 def record_writes(log: Path) -> None:
-    """Log every file this process writes through awbench's atomic writer."""
-    from awbench import checkpoint
+    """Log every file this process puts in place (awbench writes all its files atomically, by os.replace)."""
+    original = os.replace
 
-    original = checkpoint.atomic_write
-
-    def recording(path, write):
+    def recording(source, target, *args, **kwargs):
         with log.open("a") as handle:
-            handle.write(f"{path}\n")
-        return original(path, write)
+            handle.write(f"{target}\n")
+        return original(source, target, *args, **kwargs)
 
-    checkpoint.atomic_write = recording
+    os.replace = recording
 
 
 def train_worker(rank: int, world_size: int, port: int, config: dict, logs: str) -> None:
@@ -52,3 +50,17 @@ def train_worker(rank: int, world_size: int, port: int, config: dict, logs: str)
     finally:
         dist.destroy_process_group()
     (Path(logs) / f"done-rank{rank}.json").write_text(json.dumps({"rank": rank}))
+
+
+def eval_worker(rank: int, world_size: int, port: int, kwargs: dict, logs: str) -> None:
+    import torch.distributed as dist
+
+    from awbench.evaluation import evaluate_checkpoint
+
+    join(rank, world_size, port)
+    record_writes(Path(logs) / f"writes-rank{rank}.txt")
+    (Path(logs) / f"writes-rank{rank}.txt").touch()
+    try:
+        evaluate_checkpoint(**kwargs)
+    finally:
+        dist.destroy_process_group()

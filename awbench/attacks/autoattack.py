@@ -76,7 +76,14 @@ def build_autoattack(model: nn.Module, *, norm: str, eps: float, version: str, d
         kwargs["attacks"] = list(attacks or [])
     adversary = AutoAttack(model, **kwargs)
     if iterations is not None:
-        adversary.apgd.n_iter = adversary.apgd_targeted.n_iter = adversary.fab.n_iter = iterations
+        adversary.fab.n_iter = iterations
+        for apgd in (adversary.apgd, adversary.apgd_targeted):
+            # APGD derives its step-size schedule from n_iter in __init__: recompute it as APGD does, or a
+            # shortened run would never halve its step (checkpoint spacing 22%, minimum 6%, decrement 3%).
+            apgd.n_iter = iterations
+            apgd.n_iter_2 = max(int(0.22 * iterations), 1)
+            apgd.n_iter_min = max(int(0.06 * iterations), 1)
+            apgd.size_decr = max(int(0.03 * iterations), 1)
     return adversary
 
 

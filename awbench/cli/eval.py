@@ -52,6 +52,7 @@ def eval_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
+    from awbench.distributed import is_main_process
     from awbench.evaluation import evaluate_checkpoint, failed_checks, print_summary
     from awbench.threat import parse_eps
 
@@ -61,6 +62,8 @@ def eval_command(
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
     )
+    if not is_main_process():
+        return
     if json_output:
         typer.echo(json.dumps(summary, indent=2))
     else:

@@ -57,6 +57,7 @@ def train(
     resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder from checkpoint.pt.")] = None,
 ) -> None:
     """Train a model from the zoo with a training method (standard, PGD-AT, TRADES, MART, AW-Net)."""
+    from awbench.distributed import is_main_process
     from awbench.training import TrainConfig, load_config
     from awbench.training import train as run_training
 
@@ -78,4 +79,5 @@ def train(
             name=name, seed=seed, device=device, amp=amp, channels_last=channels_last, compile=compile,
         )
     run_dir = run_training(config, resume=resume is not None)
-    console.print(f"[green]done[/green]: {run_dir}/ (best.pt, checkpoint.pt, train_log.csv, config.json)")
+    if is_main_process():
+        console.print(f"[green]done[/green]: {run_dir}/ (best.pt, checkpoint.pt, train_log.csv, config.json)")

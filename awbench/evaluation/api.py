@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from awbench import checkpoint as checkpoints
+from awbench import distributed
 from awbench.attacks import AttackOptions, attack_class
 from awbench.console import console
 from awbench.data import balanced_subset, load_dataset
@@ -88,7 +89,7 @@ def evaluate_checkpoint(
     if norm is not None and not isinstance(norm, Norm):
         Norm.parse(norm)
     options = AttackOptions.from_kwargs(**attack_options)
-    torch_device = resolve_device(device)
+    world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
     model, metadata = checkpoints.load(checkpoint, torch_device)
@@ -102,12 +103,13 @@ def evaluate_checkpoint(
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
 
-    out_path = Path(out) if out is not None else default_out(Path(checkpoint))
-    out_path.mkdir(parents=True, exist_ok=True)
+    out_path = distributed.broadcast_object(world, Path(out) if out is not None else default_out(Path(checkpoint)))
+    if world.is_main:
+        out_path.mkdir(parents=True, exist_ok=True)
     try:
         results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                  batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
-                                 out=out_path, show_progress=show_progress)
+                                 out=out_path, show_progress=show_progress, world=world)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                       f"--out {out_path} to resume")
@@ -121,5 +123,7 @@ def evaluate_checkpoint(
         "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
         "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
     }
-    write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
+    if world.is_main:
+        write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
+    distributed.barrier(world)
     return summary

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from awbench import distributed
 from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
 from awbench.evaluation import checks as checks_module
@@ -123,40 +124,62 @@ def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_predic
     return checks_module.check("fail", detail)
 
 
+def _compute_unit(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, positions: torch.Tensor,
+                  index: int, *, device: torch.device, seed: int) -> dict[str, Any]:
+    """Run one unit of work; its random draws depend only on (seed, attack, unit), never on the process."""
+    began = time.perf_counter()
+    torch.manual_seed(_unit_seed(seed, attack.name, index))
+    xs, ys = _on_device(x[positions], device), y[positions].to(device)
+    output = attack.run(model, xs, ys)
+    budget = checks_module.budget_stats(xs, output.x_adv, attack.threat)
+    with torch.inference_mode():
+        survived = (model(output.x_adv.detach()).argmax(1) == ys).cpu()
+    return {
+        "positions": positions.tolist(), "survived": survived.int().tolist(), "budget": budget,
+        "extras": {name: values.detach().float().cpu().tolist() for name, values in output.extras.items()},
+        "flags": output.flags, "seconds": time.perf_counter() - began,
+    }
+
+
 def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor, *,
-                state: EvaluationState, device: torch.device, seed: int, bar: Any) -> AttackRecord:
-    """Run `attack` on examples `targets` (positions into x), unit by unit, resuming stored units."""
+                state: EvaluationState, device: torch.device, seed: int, bar: Any,
+                world: distributed.World = distributed.World()) -> AttackRecord:
+    """Run `attack` on examples `targets` (positions into x), unit by unit, resuming stored units.
+
+    Under torchrun the units are dealt out in rounds: in each round rank r runs unit (round start + r), then
+    every rank receives every unit's result. A unit's result does not depend on which process ran it, so a
+    sharded evaluation gives exactly the per-sample results of a single process.
+    """
     record = AttackRecord(survived=torch.zeros(len(x), dtype=torch.bool), attacked=len(targets))
     settings = {"threat": [attack.threat.norm.value, attack.threat.eps], **attack.describe()}
     size = attack.unit_size(attack.batch_size)
+    units = [(index, targets[start:start + size]) for index, start in enumerate(range(0, len(targets), size))]
+    results: dict[int, dict[str, Any]] = {}
+    for round_start in range(0, len(units), world.size):
+        round_units = units[round_start:round_start + world.size]
+        computed: dict[int, dict[str, Any]] = {}
+        for offset, (index, positions) in enumerate(round_units):
+            stored = state.unit(attack.name, settings, index, positions.tolist())
+            if stored is not None:
+                results[index] = stored
+                record.resumed_units += 1
+            elif offset == world.rank:
+                computed[index] = _compute_unit(model, attack, x, y, positions, index, device=device, seed=seed)
+        for part in distributed.gather_objects(world, computed):
+            for index, stored in part.items():
+                results[index] = stored
+                state.store(attack.name, settings, index, stored)
+        if bar is not None:
+            bar.advance(sum(len(positions) for _, positions in round_units))
     budgets, extras = [], {}
-    for index, start in enumerate(range(0, len(targets), size)):
-        positions = targets[start:start + size]
-        stored = state.unit(attack.name, settings, index, positions.tolist())
-        if stored is None:
-            began = time.perf_counter()
-            torch.manual_seed(_unit_seed(seed, attack.name, index))
-            xs, ys = _on_device(x[positions], device), y[positions].to(device)
-            output = attack.run(model, xs, ys)
-            budget = checks_module.budget_stats(xs, output.x_adv, attack.threat)
-            with torch.inference_mode():
-                survived = (model(output.x_adv.detach()).argmax(1) == ys).cpu()
-            stored = {
-                "positions": positions.tolist(), "survived": survived.int().tolist(), "budget": budget,
-                "extras": {name: values.detach().float().cpu().tolist() for name, values in output.extras.items()},
-                "flags": output.flags, "seconds": time.perf_counter() - began,
-            }
-            state.store(attack.name, settings, index, stored)
-        else:
-            record.resumed_units += 1
+    for index, positions in units:
+        stored = results[index]
         record.survived[positions] = torch.tensor(stored["survived"], dtype=torch.bool)
         budgets.append(stored["budget"])
         for name, values in stored["extras"].items():
             extras.setdefault(name, []).extend(values)
         record.flags.extend(stored["flags"])
         record.seconds += stored["seconds"]
-        if bar is not None:
-            bar.advance(len(positions))
     record.budget = checks_module.merge_budget(budgets)
     record.extras = {name: torch.tensor(values) for name, values in extras.items()}
     return record
@@ -176,6 +199,7 @@ def evaluate_model(
     cascade: bool = False,
     out: Path | None = None,
     show_progress: bool = True,
+    world: distributed.World = distributed.World(),
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files."""
@@ -207,6 +231,9 @@ def evaluate_model(
         "images": hashlib.sha256(x.numpy().tobytes()).hexdigest(), "norm": threat.norm.value, "eps": threat.eps,
         "seed": seed, "batch_size": batch_size, "cascade": cascade,
     })
+    if not world.is_main:
+        state.path = None  # rank 0 alone writes the state file
+    show_progress = show_progress and world.is_main
     records: dict[str, AttackRecord] = {}
     alive = clean_correct.clone()
     bars = progress() if show_progress else nullcontext()
@@ -217,8 +244,9 @@ def evaluate_model(
             if show_progress:
                 task = bars.add_task(attack.name, total=len(targets), info="")
                 bar = _Bar(bars, task)
-            record = _run_attack(model, attack, x, y, targets, state=state, device=device, seed=seed, bar=bar)
-            if record.resumed_units:
+            record = _run_attack(model, attack, x, y, targets, state=state, device=device, seed=seed, bar=bar,
+                                 world=world)
+            if record.resumed_units and world.is_main:
                 console.print(f"[dim]{attack.name}: {record.resumed_units} finished unit(s) taken from {out}")
             records[attack.name] = record
             if cascade:
@@ -239,7 +267,9 @@ def evaluate_model(
             details["resumed_units"] = record.resumed_units
         results["details"][attack.name] = details
         if attack.name == "autoattack":
-            results["checks"]["autoattack_flags"] = checks_module.flags_check(record.flags, "AutoAttack")
+            results["checks"]["autoattack_flags"] = (
+                checks_module.flags_check(record.flags, "AutoAttack") if record.attacked
+                else checks_module.check("pass", "AutoAttack did not run: no example left to attack"))
             for message in dict.fromkeys(record.flags):
                 console.print(f"[yellow]AutoAttack flag:[/] {message}")
     results["checks"].update(checks_module.order_checks(clean_accuracy, robust, worst_case))

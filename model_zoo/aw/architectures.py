@@ -1,4 +1,8 @@
-"""Registers `aw-<name>` for every static backbone AW-Net is built on: the static model, converted."""
+"""Registers `aw-<name>` for every static backbone AW-Net is built on: the static model, converted.
+
+`aw_backbone(name, adversarial_rank_fraction=None)` builds the full two-bank variant of the same backbone
+(bench/awnet_overhead.py compares both).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from collections.abc import Callable
 from torch import nn
 
 from model_zoo.architectures import preact_resnet, resnet, small_cnn, wide_resnet
-from model_zoo.aw.convert import make_aw
+from model_zoo.aw.convert import DEFAULT_ADVERSARIAL_RANK_FRACTION, make_aw
+from model_zoo.aw.network import AWNet
 from model_zoo.registry import register
 
 STATIC_BACKBONES: dict[str, Callable[..., nn.Module]] = {
@@ -19,12 +24,19 @@ STATIC_BACKBONES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
-def _aw_builder(static_builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+def aw_backbone(name: str, num_classes: int = 10, in_channels: int = 3,
+                adversarial_rank_fraction: float | None = DEFAULT_ADVERSARIAL_RANK_FRACTION) -> AWNet:
+    """The AWNet of static backbone `name` (no Normalize layer), with the chosen adversarial bank."""
+    backbone = STATIC_BACKBONES[name](num_classes=num_classes, in_channels=in_channels)
+    return make_aw(backbone, in_channels=in_channels, adversarial_rank_fraction=adversarial_rank_fraction)
+
+
+def _registered_builder(name: str) -> Callable[..., nn.Module]:
     def build(num_classes: int = 10, in_channels: int = 3) -> nn.Module:
-        return make_aw(static_builder(num_classes=num_classes, in_channels=in_channels), in_channels=in_channels)
+        return aw_backbone(name, num_classes, in_channels)
 
     return build
 
 
-for _static_name, _static_builder in STATIC_BACKBONES.items():
-    register(f"aw-{_static_name}")(_aw_builder(_static_builder))
+for _static_name in STATIC_BACKBONES:
+    register(f"aw-{_static_name}")(_registered_builder(_static_name))

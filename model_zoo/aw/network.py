@@ -10,22 +10,24 @@ import torch
 from torch import nn
 
 from model_zoo.aw.conv import AWConv2d
+from model_zoo.aw.lowrank import LowRankAWConv2d
 from model_zoo.aw.mixbn import MixBN
 from model_zoo.aw.router import Router
 
 PIN_MODES = ("clean", "adversarial")
-AWLayer = AWConv2d | MixBN
+AW_CONVS = (AWConv2d, LowRankAWConv2d)
+AWLayer = AWConv2d | LowRankAWConv2d | MixBN
 
 
 def aw_layers(backbone: nn.Module) -> Iterator[tuple[str, AWLayer]]:
     """(name, layer) of every AWConv2d and MixBN in `backbone`, in module order (names relative to it)."""
     for name, module in backbone.named_modules():
-        if isinstance(module, (AWConv2d, MixBN)):
+        if isinstance(module, (*AW_CONVS, MixBN)):
             yield name, module
 
 
 def _channels(layer: AWLayer) -> int:
-    return layer.out_channels if isinstance(layer, AWConv2d) else layer.num_features
+    return layer.num_features if isinstance(layer, MixBN) else layer.out_channels
 
 
 class AWNet(nn.Module):
