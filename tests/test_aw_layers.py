@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model_zoo.aw import AWConv2d, MixBN
-from model_zoo.aw.functional import _BlendBanks, _PerSampleAffine
+from model_zoo.aw import AWConv2d, LowRankAWConv2d, MixBN
+from model_zoo.aw.functional import _AddScaled, _BlendBanks, _PerSampleAffine
 
 
 def _conv_with_distinct_banks(groups: int = 1, bias: bool = True) -> AWConv2d:
@@ -16,6 +16,17 @@ def _conv_with_distinct_banks(groups: int = 1, bias: bool = True) -> AWConv2d:
         layer.weight.copy_(layer._stack(layer.weight_clean, torch.randn_like(layer.weight_clean)))
         if bias:
             layer.bias.copy_(layer._stack(layer.bias_clean, torch.randn_like(layer.bias_clean)))
+    return layer
+
+
+def _low_rank_conv_with_distinct_banks(bias: bool = True) -> LowRankAWConv2d:
+    torch.manual_seed(0)
+    layer = LowRankAWConv2d.from_static(nn.Conv2d(4, 6, 3, stride=2, padding=1, bias=bias), rank_fraction=0.5)
+    assert layer.rank == 3
+    with torch.no_grad():
+        layer.adversarial_mix.normal_()
+        if bias:
+            layer.bias_delta.normal_()
     return layer
 
 
@@ -35,8 +46,22 @@ def test_signal_zero_is_the_clean_bank_and_one_the_adversarial_bank(groups, bias
     torch.testing.assert_close(layer(x, torch.ones(3, 6)), adversarial, rtol=0, atol=1e-5)
 
 
-def test_per_sample_signal_is_the_blended_filter():
-    layer = _conv_with_distinct_banks()
+@pytest.mark.parametrize("bias", [True, False])
+def test_low_rank_layer_selects_its_banks_too(bias):
+    layer = _low_rank_conv_with_distinct_banks(bias)
+    x = torch.randn(3, 4, 9, 9)
+    clean = _static_conv(layer, layer.weight_clean, layer.bias_clean, x)
+    adversarial = _static_conv(layer, layer.weight_adv, layer.bias_adv, x)
+    assert not torch.allclose(clean, adversarial)
+    torch.testing.assert_close(layer(x, torch.zeros(3, 6)), clean, rtol=0, atol=1e-5)
+    torch.testing.assert_close(layer(x, torch.ones(3, 6)), adversarial, rtol=0, atol=1e-5)
+    difference = (layer.weight_adv - layer.weight_clean).flatten(1)
+    assert torch.linalg.matrix_rank(difference) == layer.rank
+
+
+@pytest.mark.parametrize("make_layer", [_conv_with_distinct_banks, _low_rank_conv_with_distinct_banks])
+def test_per_sample_signal_is_the_blended_filter(make_layer):
+    layer = make_layer()
     x, signal = torch.randn(3, 4, 9, 9), torch.rand(3, 6)
     out = layer(x, signal)
     for n in range(3):  # W_k(x_n) = (1 - r_nk) W_clean_k + r_nk W_adv_k, one sample at a time
@@ -48,14 +73,18 @@ def test_per_sample_signal_is_the_blended_filter():
 
 def test_from_static_starts_equal_to_the_static_conv():
     torch.manual_seed(1)
-    conv = nn.Conv2d(3, 5, 3, padding=1, bias=False)
+    conv = nn.Conv2d(3, 5, 3, padding=1, bias=True)
     x = torch.randn(2, 3, 8, 8)
     torch.testing.assert_close(AWConv2d.from_static(conv)(x, torch.rand(2, 5)), conv(x), rtol=0, atol=1e-5)
+    low_rank = LowRankAWConv2d.from_static(conv, rank_fraction=0.25)
+    torch.testing.assert_close(low_rank(x, torch.rand(2, 5)), conv(x), rtol=0, atol=1e-5)
 
 
 def test_layers_refuse_to_run_without_a_signal():
     with pytest.raises(RuntimeError, match="signal"):
         _conv_with_distinct_banks()(torch.randn(1, 4, 5, 5))
+    with pytest.raises(RuntimeError, match="signal"):
+        _low_rank_conv_with_distinct_banks()(torch.randn(1, 4, 5, 5))
     with pytest.raises(RuntimeError, match="signal"):
         MixBN(4).eval()(torch.randn(1, 4, 5, 5))
 
@@ -71,6 +100,8 @@ def test_fused_backward_passes_match_autograd():
                        torch.rand(2, 3, dtype=torch.double, requires_grad=True),
                        torch.rand(2, 3, dtype=torch.double, requires_grad=True))
     assert torch.autograd.gradcheck(_PerSampleAffine.apply, (x, scale, shift))
+    delta = torch.randn(2, 3, 4, 5, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(_AddScaled.apply, (x, delta, scale))
 
 
 def _mixbn_with_distinct_branches() -> MixBN:

@@ -9,7 +9,8 @@ from torch import nn
 
 import model_zoo
 from awbench import checkpoint
-from model_zoo.aw import AWConv2d, AWNet, MixBN, aw_layers, convert, is_dynamic, make_aw, routing
+from model_zoo.architectures.small_cnn import small_cnn
+from model_zoo.aw import AWConv2d, AWNet, LowRankAWConv2d, MixBN, aw_layers, convert, is_dynamic, make_aw, routing
 
 BACKBONES = ["small-cnn", "resnet18", "preact-resnet18", "wrn-34-10", "wrn-28-10"]
 CIFAR = {"mean": [0.49, 0.48, 0.45], "std": [0.25, 0.24, 0.26]}
@@ -24,6 +25,8 @@ def _make_banks_differ(model: nn.Module, seed: int = 0) -> nn.Module:
                 adversarial = layer.weight_adv
                 noise = torch.randn(adversarial.shape, generator=generator) * adversarial.std()
                 layer.weight.copy_(layer._stack(layer.weight_clean, adversarial + noise))
+            elif isinstance(layer, LowRankAWConv2d):
+                layer.adversarial_mix.copy_(torch.randn(layer.adversarial_mix.shape, generator=generator) * 0.3)
             else:
                 layer.adversarial.running_mean.add_(0.1 * torch.randn(layer.num_features, generator=generator))
                 layer.adversarial.weight.mul_(1.2)
@@ -96,8 +99,8 @@ def test_forward_shape_signals_and_one_training_step(trained_model):
     layers = dict(aw_layers(awnet.backbone))
     assert set(awnet.last_signals) == set(layers)
     for layer_name, signal in awnet.last_signals.items():
-        channels = layers[layer_name].out_channels if isinstance(layers[layer_name], AWConv2d) else \
-            layers[layer_name].num_features
+        layer = layers[layer_name]
+        channels = layer.num_features if isinstance(layer, MixBN) else layer.out_channels
         assert signal.shape == (2, channels) and 0 <= signal.min() and signal.max() <= 1
     model.eval()
     with torch.no_grad():
@@ -175,6 +178,10 @@ def test_pinned_fixes_the_signals_and_selects_a_bank(small_aw):
                 if isinstance(layer, AWConv2d):
                     chosen = layer.weight_clean if bank == "clean" else layer.weight_adv
                     layer.weight.copy_(layer._stack(chosen, chosen))
+                elif isinstance(layer, LowRankAWConv2d):
+                    if bank == "adversarial":
+                        layer.weight[: layer.out_channels].copy_(layer.weight_adv)
+                    layer.adversarial_mix.zero_()
                 else:
                     source = layer.clean if bank == "clean" else layer.adversarial
                     layer.clean.load_state_dict(source.state_dict())
@@ -217,6 +224,19 @@ def test_a_model_that_ran_can_be_deep_copied(small_aw):
     assert routing(duplicate).last_detection_logit is None
     x = torch.rand(2, 3, 32, 32)
     torch.testing.assert_close(duplicate(x), small_aw(x))
+
+
+def test_the_full_two_bank_variant_trains_too():
+    torch.manual_seed(0)
+    awnet = make_aw(small_cnn(num_classes=10, in_channels=3), adversarial_rank_fraction=None)
+    assert all(isinstance(layer, (AWConv2d, MixBN)) for _, layer in aw_layers(awnet.backbone))
+    assert any(isinstance(layer, AWConv2d) for _, layer in aw_layers(awnet.backbone))
+    with awnet.split_batch(2):
+        logits = awnet.train()(torch.rand(4, 3, 32, 32))
+    F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()
+    assert all(p.grad is not None for p in awnet.backbone.parameters())
+    default = make_aw(small_cnn(num_classes=10, in_channels=3))
+    assert any(isinstance(layer, LowRankAWConv2d) for _, layer in aw_layers(default.backbone))
 
 
 def test_make_aw_refuses_a_backbone_without_convolutions():

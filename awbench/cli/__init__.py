@@ -31,14 +31,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that each command module can import `app` from this package.
-    from awbench.cli import train, zoo  # noqa: F401
-
-    for optional in ("eval", "compare", "demo"):
-        try:
-            __import__(f"awbench.cli.{optional}")
-        except ModuleNotFoundError as error:
-            if error.name != f"awbench.cli.{optional}":
-                raise
+    from awbench.cli import compare, demo, eval, train, zoo  # noqa: F401
 
 
 def main() -> None:

@@ -110,11 +110,16 @@ def _draw_group(ax: Axes, rows: pd.DataFrame, robust_column: str, metric_label: 
             subset.plot.scatter(x="robust", y="clean", ax=ax, zorder=3, **style)
     if points["failed"].any():
         points[points["failed"]].plot.scatter(x="robust", y="clean", ax=ax, zorder=3, **FAILED_STYLE)
-    for _, point in points.iterrows():
+    placed: list[tuple[float, float]] = []
+    near_x, near_y = 0.25 * (x_limits[1] - x_limits[0]), 0.04 * (y_limits[1] - y_limits[0])
+    for _, point in points.sort_values(["clean", "robust"], ascending=False).iterrows():
+        # Labels of neighbouring points would overprint: step each further one down a line.
+        crowd = sum(abs(point["robust"] - x) < near_x and abs(point["clean"] - y) < near_y for x, y in placed)
+        placed.append((point["robust"], point["clean"]))
         ax.annotate(
             str(point["run"]),
             (point["robust"], point["clean"]),
-            xytext=(6, 5),
+            xytext=(6, 5 - 11 * crowd),
             textcoords="offset points",
             fontsize=8,
         )

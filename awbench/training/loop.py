@@ -88,7 +88,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt."""
     config.validate()
     world, device = distributed.setup(resolve_device(config.device))
-    run = distributed.broadcast_object(world, None if not world.is_main else RunFolder.for_config(config, resume=resume))
+    run = RunFolder.for_config(config, resume=resume) if world.is_main else None
+    run = distributed.broadcast_object(world, run)
     config.name = run.path.name
     train_data, val_data = split_data(config)
     torch.manual_seed(config.seed)  # weight initialisation
@@ -111,6 +112,20 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
         run.write_config(config)
     show_progress = show_progress and world.is_main
 
+    try:
+        _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world,
+                    device, start_epoch, best, show_progress)
+    except KeyboardInterrupt:
+        if world.is_main:
+            console.print(f"[yellow]interrupted[/]: finished epochs are saved; continue with "
+                          f"awbench train --resume {run.path}")
+        raise
+    return run.path
+
+
+def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
+                start_epoch: int, best: float, show_progress: bool) -> None:
+    use_cuda_speedups = device.type == "cuda"
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
         generator = epoch_generator(config.seed, epoch)
@@ -157,7 +172,6 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
             if show_progress:
                 console.print(_summary_line(row))
         distributed.barrier(world)
-    return run.path
 
 
 def _epoch_statistics(totals: dict[str, float], extra: dict[str, float], adversarial: bool) -> dict[str, float]:

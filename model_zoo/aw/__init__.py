@@ -32,13 +32,15 @@ Building blocks: `AWConv2d`, `MixBN`, `Router`, `AWNet`, `convert(module)` (in-p
 
 from model_zoo.aw import architectures  # noqa: F401  (registers the aw-* architectures)
 from model_zoo.aw.conv import AWConv2d
-from model_zoo.aw.convert import convert, make_aw
-from model_zoo.aw.functional import blend_banks, per_sample_affine
+from model_zoo.aw.convert import DEFAULT_ADVERSARIAL_RANK_FRACTION, convert, make_aw
+from model_zoo.aw.functional import add_scaled, blend_banks, per_sample_affine
+from model_zoo.aw.lowrank import LowRankAWConv2d
 from model_zoo.aw.mixbn import MixBN
-from model_zoo.aw.network import PIN_MODES, AWNet, aw_layers, is_dynamic, routing
+from model_zoo.aw.network import AW_CONVS, PIN_MODES, AWNet, aw_layers, is_dynamic, routing
 from model_zoo.aw.router import Router
 
 __all__ = [
-    "PIN_MODES", "AWConv2d", "AWNet", "MixBN", "Router", "aw_layers", "blend_banks", "convert", "is_dynamic",
-    "make_aw", "per_sample_affine", "routing",
+    "AW_CONVS", "DEFAULT_ADVERSARIAL_RANK_FRACTION", "PIN_MODES", "AWConv2d", "AWNet", "LowRankAWConv2d", "MixBN",
+    "Router", "add_scaled", "aw_layers", "blend_banks", "convert", "is_dynamic", "make_aw", "per_sample_affine",
+    "routing",
 ]

@@ -55,6 +55,27 @@ class _PerSampleAffine(torch.autograd.Function):
         return grad_x, grad_scale, grad_shift
 
 
+class _AddScaled(torch.autograd.Function):
+    """out[n, c] = base[n, c] + r[n, c] * delta[n, c] (LowRankAWConv2d's blend)."""
+
+    @staticmethod
+    def forward(ctx, base: torch.Tensor, delta: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(delta, signal)
+        return torch.addcmul(base, delta, signal[:, :, None, None])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        delta, signal = ctx.saved_tensors
+        grad_delta = grad * signal[:, :, None, None] if ctx.needs_input_grad[1] else None
+        grad_signal = torch.linalg.vecdot(delta.flatten(2), grad.flatten(2)) if ctx.needs_input_grad[2] else None
+        return grad, grad_delta, grad_signal
+
+
+def add_scaled(base: torch.Tensor, delta: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+    """base + r * delta with r of shape [N, C] broadcast over the spatial dimensions."""
+    return _AddScaled.apply(base, delta, signal.to(delta.dtype))
+
+
 def blend_banks(both: torch.Tensor, signal: torch.Tensor, groups: int = 1) -> torch.Tensor:
     """(1 - r) * clean + r * adversarial per sample and channel, from a stacked conv output [N, 2C, H, W].
 

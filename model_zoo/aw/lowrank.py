@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from model_zoo.aw.functional import add_scaled
+
 
 class LowRankAWConv2d(nn.Module):
     """Filter-level dynamic Conv2d with a rank-limited adversarial bank; groups=1 only. Same interface as AWConv2d."""
@@ -83,7 +85,7 @@ class LowRankAWConv2d(nn.Module):
         if self.bias is not None:
             clean = clean + self.bias[:, None, None]
         delta = F.conv2d(basis_response, self.adversarial_mix[:, :, None, None], self.bias_delta)
-        return torch.addcmul(clean, delta, signal.to(delta.dtype)[:, :, None, None])
+        return add_scaled(clean, delta, signal)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
