@@ -29,6 +29,9 @@ class World:
         return self.size > 1
 
 
+SINGLE = World()  # a plain process: a world of one
+
+
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 

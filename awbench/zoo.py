@@ -37,7 +37,9 @@ def fetch(item: ZooEntry, cache: Path = CACHE) -> Path:
             try:
                 torch.hub.download_url_to_file(item.file, str(path), progress=True)
             except Exception as error:  # noqa: BLE001  (network errors come in many types)
-                raise AwbenchError(f"could not download zoo checkpoint '{item.name}' from {item.file}: {error}") from None
+                raise AwbenchError(
+                    f"could not download zoo checkpoint '{item.name}' from {item.file}: {error}"
+                ) from None
     else:
         path = manifest.MANIFEST_PATH.parent / item.file
         if not path.is_file():

@@ -4,12 +4,12 @@ import json
 import socket
 import time
 
+import ddp_worker
 import pandas as pd
 import pytest
 import torch
 import torch.multiprocessing as mp
 
-import ddp_worker
 from awbench.evaluation import evaluate_checkpoint
 
 TIMING_KEYS = {"seconds", "out", "device"}

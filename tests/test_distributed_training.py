@@ -3,11 +3,11 @@
 import socket
 import time
 
+import ddp_worker
 import pytest
 import torch
 import torch.multiprocessing as mp
 
-import ddp_worker
 from awbench.training import TrainConfig, train
 
 

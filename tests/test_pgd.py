@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from awbench.attacks.pgd import pgd
-from awbench.threat import Norm, parse_eps
 from awbench.errors import AwbenchError
+from awbench.threat import Norm, parse_eps
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,9 @@ def train(
     dataset: Annotated[str, typer.Argument(help="cifar10 | cifar100 | svhn | mnist")] = "cifar10",
     model: Annotated[str, typer.Option(help="Architecture from the zoo (`awbench zoo list`).")] = "small-cnn",
     method: Annotated[str, typer.Option(help="standard | pgd-at | trades | mart | awnet")] = "pgd-at",
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs (10 for a new run; with --resume, the run's own unless given).")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs (10 for a new run; with --resume, the run's own unless given).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Images per batch.")] = 128,
     lr: Annotated[float, typer.Option(help="Initial SGD learning rate.")] = 0.1,
     momentum: Annotated[float, typer.Option(help="SGD momentum.")] = 0.9,
@@ -40,21 +42,21 @@ def train(
     steps: Annotated[int, typer.Option(help="PGD steps of the inner attack.")] = 10,
     beta: Annotated[float, typer.Option(help="TRADES/MART regulariser weight.")] = 6.0,
     router_weight: Annotated[float, typer.Option(help="AW-Net: weight of the router's detection loss.")] = 1.0,
-    clean_teacher: Annotated[Optional[Path], typer.Option(help="AW-Net: standard-trained teacher (MTARD).")] = None,
-    robust_teacher: Annotated[Optional[Path], typer.Option(help="AW-Net: robust teacher checkpoint (MTARD).")] = None,
-    subset: Annotated[Optional[int], typer.Option(help="Train on a class-balanced subset of N images.")] = None,
+    clean_teacher: Annotated[Path | None, typer.Option(help="AW-Net: standard-trained teacher (MTARD).")] = None,
+    robust_teacher: Annotated[Path | None, typer.Option(help="AW-Net: robust teacher checkpoint (MTARD).")] = None,
+    subset: Annotated[int | None, typer.Option(help="Train on a class-balanced subset of N images.")] = None,
     val_size: Annotated[int, typer.Option(help="Held-out training images that select best.pt (0: none).")] = 500,
     augment: Annotated[bool, typer.Option(help="Random crop + flip.")] = True,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with the data [env: AWBENCH_DATA].")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Folder with the data [env: AWBENCH_DATA].")] = None,
     download: Annotated[bool, typer.Option(help="Download with torchvision if not found.")] = False,
     out: Annotated[Path, typer.Option(help="Parent folder of run folders.")] = Path("runs"),
-    name: Annotated[Optional[str], typer.Option(help="Run name [default: DATASET-MODEL-METHOD].")] = None,
+    name: Annotated[str | None, typer.Option(help="Run name [default: DATASET-MODEL-METHOD].")] = None,
     seed: Annotated[int, typer.Option(help="Seed of subset, shuffling, init and attacks.")] = 0,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     amp: Annotated[bool, typer.Option(help="bf16 autocast (CUDA only).")] = True,
     channels_last: Annotated[bool, typer.Option(help="channels_last memory format (CUDA only).")] = True,
     compile: Annotated[bool, typer.Option(help="torch.compile the model.")] = False,
-    resume: Annotated[Optional[Path], typer.Option(help="Continue the run in this folder from checkpoint.pt.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue the run in this folder from checkpoint.pt.")] = None,
 ) -> None:
     """Train a model from the zoo with a training method (standard, PGD-AT, TRADES, MART, AW-Net)."""
     from awbench.distributed import is_main_process
@@ -70,13 +72,35 @@ def train(
             config.data_dir = str(data_dir)
     else:
         config = TrainConfig(
-            dataset=dataset, model=model, method=method, epochs=epochs if epochs is not None else 10, batch_size=batch_size, lr=lr,
-            momentum=momentum, weight_decay=weight_decay, schedule=schedule, norm=norm, eps=eps,
-            step_size=step_size, steps=steps, beta=beta, router_weight=router_weight,
+            dataset=dataset,
+            model=model,
+            method=method,
+            epochs=epochs if epochs is not None else 10,
+            batch_size=batch_size,
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
+            schedule=schedule,
+            norm=norm,
+            eps=eps,
+            step_size=step_size,
+            steps=steps,
+            beta=beta,
+            router_weight=router_weight,
             clean_teacher=str(clean_teacher) if clean_teacher else None,
-            robust_teacher=str(robust_teacher) if robust_teacher else None, subset=subset, val_size=val_size,
-            augment=augment, data_dir=str(data_dir) if data_dir else None, download=download, out=str(out),
-            name=name, seed=seed, device=device, amp=amp, channels_last=channels_last, compile=compile,
+            robust_teacher=str(robust_teacher) if robust_teacher else None,
+            subset=subset,
+            val_size=val_size,
+            augment=augment,
+            data_dir=str(data_dir) if data_dir else None,
+            download=download,
+            out=str(out),
+            name=name,
+            seed=seed,
+            device=device,
+            amp=amp,
+            channels_last=channels_last,
+            compile=compile,
         )
     run_dir = run_training(config, resume=resume is not None)
     if is_main_process():

@@ -38,7 +38,7 @@ def list_zoo() -> None:
     console.print(checkpoints if checkpoints.row_count else "[dim]no published checkpoints in the manifest[/dim]")
 
 
-@zoo_app.command("info", epilog="Example:\n\n  awbench zoo info resnet18\n\n  awbench zoo info cifar10-small-cnn-pgd-at")
+@zoo_app.command("info", epilog="Examples:\n\n  awbench zoo info resnet18\n\n  awbench zoo info aw-resnet18")
 def info(name: Annotated[str, typer.Argument(help="An architecture or a checkpoint name.")]) -> None:
     """Show one architecture (parameter count) or one checkpoint (manifest entry)."""
     import model_zoo

@@ -143,7 +143,7 @@ def _compute_unit(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Te
 
 def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor, *,
                 state: EvaluationState, device: torch.device, seed: int, bar: Any,
-                world: distributed.World = distributed.World()) -> AttackRecord:
+                world: distributed.World = distributed.SINGLE) -> AttackRecord:
     """Run `attack` on examples `targets` (positions into x), unit by unit, resuming stored units.
 
     Under torchrun the units are dealt out in rounds: in each round rank r runs unit (round start + r), then
@@ -199,7 +199,7 @@ def evaluate_model(
     cascade: bool = False,
     out: Path | None = None,
     show_progress: bool = True,
-    world: distributed.World = distributed.World(),
+    world: distributed.World = distributed.SINGLE,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files."""
