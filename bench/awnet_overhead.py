@@ -10,12 +10,13 @@ Two passes are timed, because both matter for adversarial training:
 All timings are interleaved and the median of `--repeats` is kept, so load from other processes hits every
 model alike. Goal: ratio <= 1.5x, never > 2x.
 
-    python bench/awnet_overhead.py --batch 128 --wrn-batch 8 --repeats 3 --markdown
+    python bench/awnet_overhead.py --batch 128 --wrn-batch 8 --repeats 5 --markdown
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from collections import OrderedDict
@@ -52,8 +53,8 @@ def attack_pass(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
     torch.autograd.grad(F.cross_entropy(model(x), y), x)
 
 
-def median_seconds(passes: list[Callable[[], None]], repeats: int) -> list[float]:
-    """Run every pass once to warm up, then `repeats` rounds interleaving the passes; median per pass."""
+def time_passes(passes: list[Callable[[], None]], repeats: int, statistic: str = "median") -> list[float]:
+    """Run every pass once to warm up, then `repeats` rounds interleaving the passes; median (or min) per pass."""
     for run in passes:
         run()
     times: list[list[float]] = [[] for _ in passes]
@@ -62,7 +63,8 @@ def median_seconds(passes: list[Callable[[], None]], repeats: int) -> list[float
             started = time.perf_counter()
             run()
             times[index].append(time.perf_counter() - started)
-    return [statistics.median(t) for t in times]
+    reduce = statistics.median if statistic == "median" else min
+    return [reduce(t) for t in times]
 
 
 def build(backbone: str, variant: str) -> nn.Module:
@@ -75,15 +77,15 @@ def build(backbone: str, variant: str) -> nn.Module:
                                      net=aw_backbone(backbone, adversarial_rank_fraction=None)))
 
 
-def measure(backbone: str, batch: int, repeats: int) -> dict[str, float]:
+def measure(backbone: str, batch: int, repeats: int, statistic: str) -> dict[str, float]:
     models = {variant: build(backbone, variant) for variant in VARIANTS}
     x, y = torch.rand(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     passes, keys = [], []
     for kind, run in (("train", train_pass), ("attack", attack_pass)):
         for variant, model in models.items():
             passes.append(lambda run=run, model=model: run(model, x, y))
-            keys.append(f"{kind}_{variant}")
-    return {"batch": batch, **dict(zip(keys, median_seconds(passes, repeats)))}
+            keys.append((kind, variant))
+    return dict(zip(keys, time_passes(passes, repeats, statistic)))
 
 
 def main() -> None:
@@ -91,30 +93,31 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=128, help="batch size (32x32 images)")
     parser.add_argument("--wrn-batch", type=int, default=None, help="smaller batch for the WRNs (default: --batch)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--statistic", choices=("median", "min"), default="median",
+                        help="min is the steadier estimate on a machine shared with other jobs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--backbones", nargs="+", default=list(BACKBONES), choices=BACKBONES)
     parser.add_argument("--markdown", action="store_true", help="also print a markdown table (for BENCHMARKS.md)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    headers = ["backbone", "batch"]
-    for kind in ("train", "attack"):
-        headers += [f"{kind} static s", f"{kind} AW s", f"{kind} AW ratio", f"{kind} AW-full ratio"]
-    table = Table(title=f"AW-Net overhead on CPU ({args.threads} threads), forward+backward, median of {args.repeats}")
+    headers = ["backbone", "batch", "pass", "static s", "AW s", "AW / static", "AW-full s", "AW-full / static"]
+    title = (f"AW-Net overhead on CPU ({args.threads} threads): forward+backward, {args.statistic} of {args.repeats}, "
+             f"load average at start {os.getloadavg()[0]:.1f}")
+    table = Table(title=title)
     for header in headers:
-        table.add_column(header, justify="left" if header == "backbone" else "right")
+        table.add_column(header, justify="left" if header in ("backbone", "pass") else "right")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for backbone in args.backbones:
         batch = args.wrn_batch if (args.wrn_batch and backbone.startswith("wrn")) else args.batch
-        r = measure(backbone, batch, args.repeats)
-        cells = [backbone, str(batch)]
+        seconds = measure(backbone, batch, args.repeats, args.statistic)
         for kind in ("train", "attack"):
-            static = r[f"{kind}_static"]
-            cells += [f"{static:.3f}", f"{r[f'{kind}_aw']:.3f}", f"{r[f'{kind}_aw'] / static:.2f}x",
-                      f"{r[f'{kind}_aw-full'] / static:.2f}x"]
-        table.add_row(*cells)
-        lines.append("| " + " | ".join(cells) + " |")
-        Console(stderr=True).print(f"done {backbone}")
+            static, aw, full = (seconds[(kind, variant)] for variant in VARIANTS)
+            cells = [backbone, str(batch), kind, f"{static:.3f}", f"{aw:.3f}", f"{aw / static:.2f}x", f"{full:.3f}",
+                     f"{full / static:.2f}x"]
+            table.add_row(*cells)
+            lines.append("| " + " | ".join(cells) + " |")
+        Console(stderr=True).print(f"measured {backbone}")
     Console().print(table)
     if args.markdown:
         print("\n".join(lines))

@@ -49,6 +49,9 @@ def eval_command(
     version: Annotated[str, typer.Option(help="autoattack: standard | plus | rand")] = "standard",
     beta: Annotated[float, typer.Option(help="adaptive: weight of the router term -beta*log p(adv|x').")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
+    amp: Annotated[bool, typer.Option(
+        help="Attack under bf16 autocast (faster on GPUs); a check first compares fp32 and bf16 PGD accuracy "
+             "on a slice.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
@@ -61,6 +64,7 @@ def eval_command(
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
+        amp=amp,
     )
     if not is_main_process():
         return

@@ -57,6 +57,7 @@ def evaluate_checkpoint(
     out: str | Path | None = None,
     cascade: bool = False,
     show_progress: bool = True,
+    amp: bool = False,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -109,7 +110,7 @@ def evaluate_checkpoint(
     try:
         results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                  batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
-                                 out=out_path, show_progress=show_progress, world=world)
+                                 out=out_path, show_progress=show_progress, world=world, amp=amp)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                       f"--out {out_path} to resume")

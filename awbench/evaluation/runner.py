@@ -24,6 +24,7 @@ from awbench import distributed
 from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
 from awbench.evaluation import checks as checks_module
+from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.evaluation.state import EvaluationState
 from awbench.threat import ThreatModel
 
@@ -200,6 +201,7 @@ def evaluate_model(
     out: Path | None = None,
     show_progress: bool = True,
     world: distributed.World = distributed.SINGLE,
+    amp: bool = False,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files."""
@@ -214,6 +216,12 @@ def evaluate_model(
     results["seconds"]["clean"] = time.perf_counter() - began
     results["checks"]["deterministic"] = _determinism_check(model, x, first_logits, batch_size, device)
     randomised = results["checks"]["deterministic"]["status"] != "pass"
+    if amp:  # attacks run under bf16 autocast from here on, once the check has compared it with fp32
+        amp_model = AutocastModel(model, device.type)
+        correct = torch.nonzero(clean_correct).flatten()[:AMP_SLICE]
+        results["checks"]["amp_matches_fp32"] = amp_check(model, amp_model, x[correct], y[correct], threat, options,
+                                                          device, seed)
+        model = amp_model
     results["checks"]["eps0_pgd_equals_clean"] = _eps0_check(model, x, y, clean_prediction, options, threat, device,
                                                              randomised)
 
@@ -280,7 +288,7 @@ def evaluate_model(
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
         n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,
-        dynamic=is_dynamic, attacks=[attack.name for attack in attacks], cascade=cascade,
+        dynamic=is_dynamic, amp=amp, attacks=[attack.name for attack in attacks], cascade=cascade,
         per_attack_accuracy_means=("after cascade: survivors of this attack and every earlier one, in run order"
                                    if cascade else "this attack alone, on every clean-correct example"),
         per_sample={"label": y.tolist(), "clean_prediction": clean_prediction.tolist(),

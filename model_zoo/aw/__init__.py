@@ -16,8 +16,8 @@ Routing interface (attacks, evaluation and training code against this, and only 
         image; gradients flow back to the raw pixels through Normalize.
     awnet.last_signals: dict[str, torch.Tensor]
         layer name (relative to awnet.backbone, e.g. "layer1.0.conv1") -> [N, C] regulation signals in
-        [0, 1] of the most recent forward; one entry per AWConv2d (C = its filters) and per MixBN (C = its
-        channels).
+        [0, 1] of the most recent forward; one entry per AW conv (AWConv2d / LowRankAWConv2d; C = its
+        filters) and per MixBN (C = its channels).
     with awnet.pinned(mode):            # mode in {"clean", "adversarial"}
         Every regulation signal is fixed to 0 ("clean") or 1 ("adversarial") inside; the detection head is
         still computed (last_detection_logit stays valid). Contexts nest; the previous mode is restored.
@@ -26,8 +26,15 @@ Routing interface (attacks, evaluation and training code against this, and only 
         each part with its own MixBN branch (and updates that branch's running statistics). Conv signals
         still come from the router. No effect in eval mode (there MixBN blends by the router's signal).
 
-Building blocks: `AWConv2d`, `MixBN`, `Router`, `AWNet`, `convert(module)` (in-place layer swap) and
-`make_aw(backbone)` (convert + wrap). Design choices and deviations are documented in each module.
+Building blocks: `AWConv2d` (full two-bank conv), `LowRankAWConv2d` (adversarial bank = clean bank + a
+rank-limited correction), `MixBN`, `Router`, `AWNet`, `convert(module)` (in-place layer swap) and
+`make_aw(backbone, adversarial_rank_fraction=...)` (convert + wrap). Design choices and deviations are
+documented in each module; the main ones:
+  * The registered aw-* models use LowRankAWConv2d with rank = filters / 4 (DEFAULT_ADVERSARIAL_RANK_FRACTION):
+    the full two-bank conv alone costs 2.0-2.2x a static conv on CPU, which breaks the 2x budget for whole
+    networks. `make_aw(backbone, adversarial_rank_fraction=None)` builds the full two-bank design.
+  * The router reads the image's high-frequency residual, and each signal head adds the detection logit
+    (routing follows the detector from the first step); see router.py.
 """
 
 from model_zoo.aw import architectures  # noqa: F401  (registers the aw-* architectures)

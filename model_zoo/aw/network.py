@@ -20,7 +20,7 @@ AWLayer = AWConv2d | LowRankAWConv2d | MixBN
 
 
 def aw_layers(backbone: nn.Module) -> Iterator[tuple[str, AWLayer]]:
-    """(name, layer) of every AWConv2d and MixBN in `backbone`, in module order (names relative to it)."""
+    """(name, layer) of every AW conv and MixBN in `backbone`, in module order (names relative to it)."""
     for name, module in backbone.named_modules():
         if isinstance(module, (*AW_CONVS, MixBN)):
             yield name, module
