@@ -73,7 +73,15 @@ def save(
 
 
 def read(path: str | Path) -> dict[str, Any]:
-    """Read and validate the raw checkpoint dict; every failure becomes one clear CheckpointError."""
+    """Read and validate the raw checkpoint dict; every failure becomes one clear CheckpointError.
+
+    `path` is a file, a run folder (best.pt, else checkpoint.pt) or `zoo:NAME` (a manifest entry, fetched and
+    sha256-verified first).
+    """
+    if str(path).startswith("zoo:"):
+        from awbench.zoo import resolve_checkpoint  # late: the zoo module loads checkpoints through this one
+
+        path = resolve_checkpoint(str(path))
     path = Path(path)
     if path.is_dir():
         for name in ("best.pt", "checkpoint.pt"):

@@ -32,6 +32,8 @@ def test_load_verified_zoo_checkpoint(local_zoo):
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(loaded(x), model(x)) and metadata["architecture"] == "small-cnn"
     assert zoo.resolve_checkpoint("zoo:tiny").name == "ckpt.pt"
+    through_prefix, _ = checkpoint.load("zoo:tiny")  # wherever a checkpoint path is taken
+    assert torch.equal(through_prefix(x), model(x))
 
 
 def test_tampered_zoo_checkpoint_is_refused(local_zoo):
@@ -55,3 +57,10 @@ def test_shipped_manifest_entries_are_well_formed_and_verified():
             model, metadata = zoo.load_model(item.name)
             assert metadata["architecture"] == item.architecture
             assert metadata["dataset"] == item.dataset and metadata["method"] == item.method
+
+
+def test_eval_cli_takes_a_zoo_checkpoint(run_cli, data_dir, tmp_path):
+    code, out, err = run_cli("eval", "zoo:cifar10-small-cnn-standard", "--attack", "fgsm", "--n-examples", "20",
+                             "--data-dir", data_dir, "--out", tmp_path, "--device", "cpu", "--json")
+    assert code == 0, err
+    assert json.loads(out)["model"] == "small-cnn"

@@ -23,7 +23,10 @@ DEFAULT_EPS = {Norm.LINF: 8 / 255, Norm.L2: 0.5}
 
 def default_out(checkpoint_path: Path) -> Path:
     """An `eval-<timestamp>` folder inside the checkpoint's run folder (never an existing one)."""
-    run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
+    if str(checkpoint_path).startswith("zoo:"):  # a zoo checkpoint has no run folder: runs/<zoo name>/
+        run_folder = Path("runs") / str(checkpoint_path)[4:]
+    else:
+        run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
     base = run_folder / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
     out, counter = base, 1
     while out.exists():
