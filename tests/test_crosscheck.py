@@ -74,7 +74,8 @@ def test_autoattack_equals_bare_pyautoattack(small_cnn_run, data_dir, tmp_path):
     test = load_dataset("cifar10", "test", data_dir=data_dir)
     x, y = test.select(balanced_subset(test.labels, n, seed)).as_float()
     bare = AutoAttack(model, norm="Linf", eps=eps, version="custom", attacks=attacks, device="cpu", seed=seed)
-    bare.apgd.n_iter = bare.apgd_targeted.n_iter = 5
+    for apgd in (bare.apgd, bare.apgd_targeted):  # what APGDAttack.__init__ derives for n_iter=5
+        apgd.n_iter, apgd.n_iter_2, apgd.n_iter_min, apgd.size_decr = 5, max(int(0.22 * 5), 1), 1, 1
     x_adv, _ = bare.run_standard_evaluation(x, y, batch_size=16)
     theirs = survived(model, x_adv, y)
 
