@@ -26,7 +26,7 @@ def _low_rank_conv_with_distinct_banks(bias: bool = True) -> LowRankAWConv2d:
     with torch.no_grad():
         layer.adversarial_mix.normal_()
         if bias:
-            layer.bias_delta.normal_()
+            layer.bias.normal_()
     return layer
 
 
@@ -47,9 +47,10 @@ def test_signal_zero_is_the_clean_bank_and_one_the_adversarial_bank(groups, bias
 
 
 @pytest.mark.parametrize("bias", [True, False])
-def test_low_rank_layer_selects_its_banks_too(bias):
+@pytest.mark.parametrize("size", [9, 17])  # 5x5 and 9x9 outputs: the 1x1-conv path and the batched-matmul path
+def test_low_rank_layer_selects_its_banks_too(bias, size):
     layer = _low_rank_conv_with_distinct_banks(bias)
-    x = torch.randn(3, 4, 9, 9)
+    x = torch.randn(3, 4, size, size)
     clean = _static_conv(layer, layer.weight_clean, layer.bias_clean, x)
     adversarial = _static_conv(layer, layer.weight_adv, layer.bias_adv, x)
     assert not torch.allclose(clean, adversarial)
@@ -60,9 +61,10 @@ def test_low_rank_layer_selects_its_banks_too(bias):
 
 
 @pytest.mark.parametrize("make_layer", [_conv_with_distinct_banks, _low_rank_conv_with_distinct_banks])
-def test_per_sample_signal_is_the_blended_filter(make_layer):
+@pytest.mark.parametrize("size", [9, 17])
+def test_per_sample_signal_is_the_blended_filter(make_layer, size):
     layer = make_layer()
-    x, signal = torch.randn(3, 4, 9, 9), torch.rand(3, 6)
+    x, signal = torch.randn(3, 4, size, size), torch.rand(3, 6)
     out = layer(x, signal)
     for n in range(3):  # W_k(x_n) = (1 - r_nk) W_clean_k + r_nk W_adv_k, one sample at a time
         r = signal[n][:, None, None, None]

@@ -9,7 +9,13 @@ above the 2x cost cap. Here the extra convolution has only `rank` output channel
 by default) plus a 1x1 mix, so the layer costs about 1.3x. Every filter still moves per sample between its
 clean and adversarial version; what is constrained is the difference between the banks (rank <= `rank`).
 Both banks start equal to the static weights (U = 0), as in the full version. The clean filters and the basis
-are stacked in one parameter and computed as ONE convolution, split afterwards.
+are stacked in one parameter and computed as ONE convolution, split afterwards. The bias (if any) is stacked the
+same way: bias_adv = bias_clean + U @ bias_basis.
+
+The mix and blend `clean + r * (U @ basis_response)` is one batched matmul with the per-sample matrix
+diag(r_n) U on maps of >= BMM_MIN_PIXELS pixels (it writes the output once and its backward is two matmuls);
+on smaller maps, where many tiny matmuls are slow, it is a 1x1 convolution then a fused per-channel blend.
+Both compute the same thing.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from model_zoo.aw.functional import add_scaled
+
+BMM_MIN_PIXELS = 64  # measured crossover on CPU: batched matmul wins from 8x8 maps up, loses at 4x4
 
 
 class LowRankAWConv2d(nn.Module):
@@ -40,8 +48,7 @@ class LowRankAWConv2d(nn.Module):
         # rows [0, out): the clean filters W_clean; rows [out, out + rank): the adversarial basis V
         self.weight = nn.Parameter(torch.empty(out_channels + rank, in_channels, *kernel_size, **factory))
         self.adversarial_mix = nn.Parameter(torch.zeros(out_channels, rank, **factory))  # U, 0: banks start equal
-        self.bias = nn.Parameter(torch.zeros(out_channels, **factory)) if bias else None
-        self.bias_delta = nn.Parameter(torch.zeros(out_channels, **factory)) if bias else None
+        self.bias = nn.Parameter(torch.zeros(out_channels + rank, **factory)) if bias else None  # [clean; basis]
         nn.init.kaiming_uniform_(self.weight, a=5**0.5)
         self.signal: torch.Tensor | None = None
 
@@ -56,7 +63,7 @@ class LowRankAWConv2d(nn.Module):
         with torch.no_grad():
             layer.weight[: conv.out_channels].copy_(conv.weight)
             if conv.bias is not None:
-                layer.bias.copy_(conv.bias)
+                layer.bias[: conv.out_channels].copy_(conv.bias)
         return layer
 
     @property
@@ -70,21 +77,27 @@ class LowRankAWConv2d(nn.Module):
 
     @property
     def bias_clean(self) -> torch.Tensor | None:
-        return self.bias
+        return None if self.bias is None else self.bias[: self.out_channels]
 
     @property
     def bias_adv(self) -> torch.Tensor | None:
-        return None if self.bias is None else self.bias + self.bias_delta
+        if self.bias is None:
+            return None
+        return self.bias_clean + self.adversarial_mix @ self.bias[self.out_channels :]
 
     def forward(self, x: torch.Tensor, signal: torch.Tensor | None = None) -> torch.Tensor:
         signal = self.signal if signal is None else signal
         if signal is None:
             raise RuntimeError("LowRankAWConv2d needs a regulation signal: run it inside an AWNet or pass signal=")
-        both = F.conv2d(x, self.weight, None, self.stride, self.padding, self.dilation)
+        both = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
         clean, basis_response = both.split([self.out_channels, self.rank], dim=1)
-        if self.bias is not None:
-            clean = clean + self.bias[:, None, None]
-        delta = F.conv2d(basis_response, self.adversarial_mix[:, :, None, None], self.bias_delta)
+        n, channels, height, width = clean.shape
+        signal = signal.to(both.dtype)
+        if height * width >= BMM_MIN_PIXELS:
+            per_sample_mix = signal[:, :, None] * self.adversarial_mix  # diag(r_n) U: [N, C, rank]
+            out = torch.baddbmm(clean.flatten(2), per_sample_mix, basis_response.flatten(2))
+            return out.view(n, channels, height, width)
+        delta = F.conv2d(basis_response, self.adversarial_mix[:, :, None, None])
         return add_scaled(clean, delta, signal)
 
     def extra_repr(self) -> str:
