@@ -98,15 +98,18 @@ def test_router_learns_to_detect_pgd_examples_on_real_cifar10(cifar_train):
     train_index = balanced_subset(cifar_train.labels, 960, seed=0)
     held_out = cifar_train.select(balanced_subset(cifar_train.labels, 128, seed=1, exclude=train_index))
     model = model_zoo.create("aw-small-cnn", **CIFAR).train()
-    # 30 steps of 32 clean + 32 PGD-2 images; router_weight 2 so that this short run is decisive
+    # 60 steps of 32 clean + 32 PGD-2 images; router_weight 2 so that this short run is decisive (over 8 seeds
+    # this recipe gave 0.87-1.0 held-out detection accuracy; 30 steps failed on one seed of 8)
     config = TrainConfig(model="aw-small-cnn", method="awnet", steps=2, step_size=4 / 255, router_weight=2.0)
     method = build_method(config, CPU)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
-    for x, y in iterate_batches(cifar_train.select(train_index), 32, shuffle=True):
-        result = method.step(model, x, y)
-        optimizer.zero_grad()
-        result.loss.backward()
-        optimizer.step()
+    for epoch in range(2):
+        for x, y in iterate_batches(cifar_train.select(train_index), 32, shuffle=True,
+                                    generator=torch.Generator().manual_seed(epoch)):
+            result = method.step(model, x, y)
+            optimizer.zero_grad()
+            result.loss.backward()
+            optimizer.step()
     model.eval()
     awnet = routing(model)
     x, y = held_out.as_float()
@@ -117,4 +120,4 @@ def test_router_learns_to_detect_pgd_examples_on_real_cifar10(cifar_train):
         model(x_adv)
         adv_detected_adv = (awnet.last_detection_logit > 0).float().mean().item()
     detection_accuracy = (clean_detected_clean + adv_detected_adv) / 2
-    assert detection_accuracy >= 0.7, (clean_detected_clean, adv_detected_adv)
+    assert detection_accuracy >= 0.75, (clean_detected_clean, adv_detected_adv)

@@ -9,7 +9,9 @@ weight tensor (which would cost N times the weights' memory).
 The two banks live in one parameter, `weight`, of shape [2 * out_channels, in_channels / groups, kh, kw]
 (clean filters first within each group), so the forward pass does not copy them into a stacked tensor each
 call; `weight_clean` and `weight_adv` are views of it. The conv costs twice the static layer's FLOPs: that
-is inherent to keeping two full banks and is the main term of AW-Net's overhead (see bench/awnet_overhead.py).
+is inherent to keeping two full banks, and measured on CPU it puts whole networks at 2.0-2.5x the static cost
+(bench/awnet_overhead.py). This is the design's full version (`make_aw(..., adversarial_rank_fraction=None)`);
+the registered aw-* models use LowRankAWConv2d to stay within the cost budget.
 """
 
 from __future__ import annotations
