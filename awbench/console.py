@@ -8,7 +8,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 console = Console(stderr=True)
 
 
-def progress(transient: bool = False) -> Progress:
+def progress(transient: bool = False, disable: bool = False) -> Progress:
     """A rich progress bar with counts, elapsed and remaining time, and a free-text 'info' field."""
     return Progress(
         TextColumn("[bold]{task.description}"),
@@ -19,4 +19,5 @@ def progress(transient: bool = False) -> Progress:
         TextColumn("{task.fields[info]}"),
         console=console,
         transient=transient,
+        disable=disable,
     )

@@ -98,8 +98,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=False)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: learning_rate_factor(config, e))
-    use_cuda_speedups = device.type == "cuda"
-    if use_cuda_speedups and config.channels_last:
+    if device.type == "cuda" and config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     start_epoch, best = 0, -1.0
     if resume:
@@ -125,7 +124,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
 
 def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
                 start_epoch: int, best: float, show_progress: bool) -> None:
-    use_cuda_speedups = device.type == "cuda"
+    autocast = device.type == "cuda" and config.amp
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
         generator = epoch_generator(config.seed, epoch)
@@ -136,11 +135,11 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
         batches = iterate_batches(train_data, config.batch_size, device=device, shuffle=True,
                                   augment_images=config.augment, generator=generator, rank=world.rank,
                                   world_size=world.size)
-        with progress(transient=False) if show_progress else _NoProgress() as bar:
+        with progress(disable=not show_progress) as bar:
             task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
                                 config.batch_size), info="")
             for x, y in batches:
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_cuda_speedups and config.amp):
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                     result = method.step(step_model, x, y)
                 optimizer.zero_grad(set_to_none=True)
                 result.loss.backward()
@@ -154,12 +153,11 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
                 for key, value in (result.stats or {}).items():
                     extra[key] = extra.get(key, 0.0) + value * n
                 bar.update(task, advance=1, info=_describe(totals, method.adversarial))
+        if world.distributed:  # epoch statistics over all ranks' shards
+            totals, extra = _sum_over_ranks(world, totals, extra)
         row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
                **_epoch_statistics(totals, extra, method.adversarial)}
         scheduler.step()
-        if world.distributed:  # epoch statistics over all ranks' shards
-            totals, extra = _sum_over_ranks(world, totals, extra)
-            row.update(_epoch_statistics(totals, extra, method.adversarial))
         if world.is_main:  # rank 0 validates, logs and writes checkpoints; the others wait
             if val_data is not None:
                 row.update(validate(model, val_data, config, device))
@@ -203,20 +201,6 @@ def _summary_line(row: dict[str, float]) -> str:
     if "val_clean_acc" in row:
         parts += [f"val clean {row['val_clean_acc']:.1%}", f"val pgd {row['val_pgd_acc']:.1%}"]
     return "  ".join(parts) + f"  ({row['seconds']:.0f}s)"
-
-
-class _NoProgress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *args, **kwargs):
-        return 0
-
-    def update(self, *args, **kwargs):
-        pass
 
 
 def load_config(run_dir: str | Path) -> TrainConfig:
