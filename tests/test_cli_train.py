@@ -23,6 +23,9 @@ def test_help_and_zoo_list(run_cli, args):
         assert "Example" in text and "awbench train cifar10" in text
     if args == ["zoo", "list"]:
         assert "small-cnn" in text and "wrn-34-10" in text
+        from model_zoo.manifest import entries
+        for item in entries():  # checkpoint names are what users type after zoo:, so never cut or wrapped
+            assert item.name in text
 
 
 def test_zoo_info_unknown_lists_choices(run_cli):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from awbench.cli import app
@@ -18,6 +19,7 @@ app.add_typer(zoo_app, name="zoo")
 def list_zoo() -> None:
     """List registered architectures and published checkpoints."""
     import model_zoo
+    from awbench.compare.pareto import format_eps
     from model_zoo.manifest import entries
 
     table = Table(title="Architectures (model_zoo.create(name))")
@@ -26,13 +28,15 @@ def list_zoo() -> None:
     for name in model_zoo.available():
         table.add_row(name, "AW-Net (dynamic)" if name.startswith("aw-") else "static")
     console.print(table)
-    checkpoints = Table(title="Checkpoints (model_zoo/manifest.json)")
-    for column in ("name", "architecture", "dataset", "threat model", "method", "clean", "robust"):
-        checkpoints.add_column(column)
+    checkpoints = Table(title="Checkpoints (model_zoo/manifest.json; details: awbench zoo info NAME)",
+                        caption="worst: the worst case over the attacks in `awbench zoo info NAME`",
+                        box=box.SIMPLE_HEAD)
+    for column in ("name (zoo:NAME)", "dataset", "threat", "method", "clean", "worst"):
+        checkpoints.add_column(column, no_wrap=True)  # names are what users type: never cut
     for item in entries():
         reported = item.reported
         checkpoints.add_row(
-            item.name, item.architecture, item.dataset, f"{item.threat_model} {item.eps:.4g}", item.method,
+            item.name, item.dataset, f"{item.threat_model} {format_eps(item.eps, item.threat_model)}", item.method,
             _percent(reported.get("clean_accuracy")), _percent(reported.get("robust_accuracy")),
         )
     console.print(checkpoints if checkpoints.row_count else "[dim]no published checkpoints in the manifest[/dim]")
