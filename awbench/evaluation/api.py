@@ -61,6 +61,7 @@ def evaluate_checkpoint(
     cascade: bool = False,
     show_progress: bool = True,
     amp: bool = False,
+    compile: bool | str = False,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -68,7 +69,9 @@ def evaluate_checkpoint(
     Examples: a seeded, class-balanced selection of `n_examples` from the test split of the checkpoint's
     dataset (the same for every model at the same seed and size). `eps`/`norm` default to the
     checkpoint's training threat model. `batch_size` defaults to 256 on CPU, 1024 on CUDA. `attacks`: names
-    from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `attack_options`: fields of
+    from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `compile` (opt-in):
+    torch.compile the model, True for inductor or a backend name; the first batches pay for the
+    compilation. `attack_options`: fields of
     `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
     aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
 
@@ -76,8 +79,8 @@ def evaluate_checkpoint(
     eval_state.json; evaluating again into the same `out` resumes, skipping finished units. Returns the
     summary dict: checkpoint, model, method, run, dataset, split, n_examples, norm, eps, seed, device,
     versions, clean_accuracy, robust_accuracy {attack: fraction}, worst_case_accuracy, seconds {attack: s},
-    checks {name: {status: pass|fail|flag, detail}}, dynamic, cascade, per_attack_accuracy_means, details,
-    attacks, out. Raises AwbenchError (one-line message) on bad input.
+    checks {name: {status: pass|fail|flag, detail}}, dynamic, amp, compiled, cascade, per_attack_accuracy_means,
+    details, attacks, out. Raises AwbenchError (one-line message) on bad input.
     """
     attacks = [attacks] if isinstance(attacks, str) else list(attacks)
     if not attacks:
@@ -113,7 +116,8 @@ def evaluate_checkpoint(
     try:
         results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                  batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
-                                 out=out_path, show_progress=show_progress, world=world, amp=amp)
+                                 out=out_path, show_progress=show_progress, world=world, amp=amp,
+                                 compile=compile)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                       f"--out {out_path} to resume")

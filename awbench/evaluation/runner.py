@@ -23,6 +23,7 @@ from torch import nn
 from awbench import distributed
 from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
+from awbench.device import compile_model
 from awbench.evaluation import checks as checks_module
 from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.evaluation.state import EvaluationState
@@ -202,12 +203,17 @@ def evaluate_model(
     show_progress: bool = True,
     world: distributed.World = distributed.SINGLE,
     amp: bool = False,
+    compile: bool | str = False,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
-    the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files."""
+    the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
+    `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs."""
     model = model.to(device).eval()
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    fingerprint = model_fingerprint(model)  # of the weights, whatever wraps them below
+    if compile:
+        model = compile_model(model, compile, dynamic=True)
     n = len(y)
     results: dict[str, Any] = {"checks": {}, "seconds": {}, "details": {}}
     began = time.perf_counter()
@@ -235,7 +241,7 @@ def evaluate_model(
         attacks.sort(key=lambda attack: attack.cost)  # the worst case does not depend on the order
 
     state = EvaluationState.open(out, {
-        "model": model_fingerprint(model), "labels": hashlib.sha256(y.numpy().tobytes()).hexdigest(),
+        "model": fingerprint, "amp": amp, "labels": hashlib.sha256(y.numpy().tobytes()).hexdigest(),
         "images": hashlib.sha256(x.numpy().tobytes()).hexdigest(), "norm": threat.norm.value, "eps": threat.eps,
         "seed": seed, "batch_size": batch_size, "cascade": cascade,
     })
@@ -288,7 +294,8 @@ def evaluate_model(
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
         n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,
-        dynamic=is_dynamic, amp=amp, attacks=[attack.name for attack in attacks], cascade=cascade,
+        dynamic=is_dynamic, amp=amp, compiled=bool(compile), attacks=[attack.name for attack in attacks],
+        cascade=cascade,
         per_attack_accuracy_means=("after cascade: survivors of this attack and every earlier one, in run order"
                                    if cascade else "this attack alone, on every clean-correct example"),
         per_sample={"label": y.tolist(), "clean_prediction": clean_prediction.tolist(),

@@ -21,7 +21,7 @@ from awbench import distributed
 from awbench.attacks.pgd import pgd
 from awbench.console import console, progress
 from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
-from awbench.device import resolve_device
+from awbench.device import compile_model, resolve_device
 from awbench.errors import AwbenchError
 from awbench.threat import Norm
 from awbench.training.config import TrainConfig
@@ -103,7 +103,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     start_epoch, best = 0, -1.0
     if resume:
         start_epoch, best = run.restore(model, optimizer, scheduler, method)
-    step_model = torch.compile(model) if config.compile else model
+    step_model = compile_model(model) if config.compile else model
     if world.distributed:  # gradients averaged across ranks; each rank sees 1/world of every global batch
         step_model = torch.nn.parallel.DistributedDataParallel(
             step_model, device_ids=[device.index] if device.type == "cuda" else None)
