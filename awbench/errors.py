@@ -23,5 +23,9 @@ class DataNotFoundError(AwbenchError):
     """The dataset could not be found on disk (and could not, or was not asked to, be downloaded)."""
 
 
+class DataError(AwbenchError):
+    """A data file that was found but does not hold what its name promises (shapes, labels)."""
+
+
 class CheckpointError(AwbenchError):
     """A checkpoint file that is missing, truncated, unsafe, foreign or does not fit its architecture."""

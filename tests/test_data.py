@@ -4,7 +4,7 @@ import torch
 
 from awbench.data import DatasetName, balanced_subset, iterate_batches, load_dataset, search_roots
 from awbench.data.loader import augment
-from awbench.errors import DataNotFoundError, UnknownNameError
+from awbench.errors import DataError, DataNotFoundError, UnknownNameError
 
 
 def test_search_order_option_then_env_then_cache(monkeypatch, tmp_path):
@@ -79,3 +79,27 @@ def test_augment_keeps_shape_and_changes_pixels():
     images = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8)
     out = augment(images, torch.Generator().manual_seed(0), pad=2)
     assert out.shape == images.shape and not torch.equal(out, images)
+
+
+@pytest.mark.parametrize("x,y,needle", [
+    (np.zeros((20, 32, 32, 3), np.uint8), np.arange(20) % 10 + 1, "labels outside 0..9"),
+    (np.zeros((20, 28, 28), np.uint8), np.arange(20) % 10, "expected N x 3 x 32 x 32"),
+    (np.zeros((20, 32, 32, 3), np.uint8), np.arange(19) % 10, "20 images but 19 labels"),
+])
+def test_a_data_file_that_is_not_what_its_name_says_is_refused(tmp_path, x, y, needle):
+    np.savez(tmp_path / "cifar10_test.npz", x=x, y=y)
+    with pytest.raises(DataError, match=needle):
+        load_dataset("cifar10", "test", data_dir=tmp_path)
+
+
+def test_a_split_missing_classes_loads_with_a_warning(tmp_path, capsys, cifar_test):
+    # the first 2,000 images of a class-sorted file: two classes, not CIFAR-10
+    sorted_order = torch.argsort(cifar_test.labels, stable=True)[:2000]
+    x = cifar_test.images[sorted_order].permute(0, 2, 3, 1).numpy()
+    np.savez(tmp_path / "cifar10_test.npz", x=x, y=cifar_test.labels[sorted_order].numpy())
+    capsys.readouterr()
+    data = load_dataset("cifar10", "test", data_dir=tmp_path)
+    assert len(data) == 2000
+    assert "holds only 2 of the 10 classes" in capsys.readouterr().err
+    load_dataset("cifar10", "test", data_dir=cifar_test.source.rsplit("/", 1)[0])  # the whole file: no warning
+    assert "warning" not in capsys.readouterr().err

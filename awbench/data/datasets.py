@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from awbench.errors import DataNotFoundError, UnknownNameError
+from awbench.errors import DataError, DataNotFoundError, UnknownNameError
 
 DEFAULT_CACHE = Path.home() / ".cache" / "awbench" / "data"
 
@@ -122,6 +122,30 @@ def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool)
     return None
 
 
+def validated(data: ImageData) -> ImageData:
+    """`data` if its images and labels are what its dataset's name promises; DataError otherwise.
+
+    A split that lacks some classes (a file cut from a class-sorted array, say) loads with a warning: every
+    accuracy measured on it would silently mean something else.
+    """
+    spec, where = data.spec, f"{data.name.value} ({data.split}) in {data.source}"
+    expected = (spec.in_channels, spec.image_size, spec.image_size)
+    if data.images.ndim != 4 or tuple(data.images.shape[1:]) != expected or data.images.dtype != torch.uint8:
+        raise DataError(f"{where} holds images of shape {tuple(data.images.shape)} ({data.images.dtype}); "
+                        f"expected N x {' x '.join(map(str, expected))} uint8")
+    if len(data.labels) != len(data.images):
+        raise DataError(f"{where} holds {len(data.images)} images but {len(data.labels)} labels")
+    if len(data.labels) and not (0 <= int(data.labels.min()) and int(data.labels.max()) < spec.num_classes):
+        raise DataError(f"{where} has labels outside 0..{spec.num_classes - 1} "
+                        f"(min {int(data.labels.min())}, max {int(data.labels.max())})")
+    present = len(torch.unique(data.labels))
+    if present < spec.num_classes:
+        from awbench.console import console
+
+        console.print(f"[yellow]warning:[/] {where} holds only {present} of the {spec.num_classes} classes")
+    return data
+
+
 def load_dataset(
     name: str | DatasetName,
     split: str = "train",
@@ -137,10 +161,10 @@ def load_dataset(
     for root in roots:
         for path in _npz_candidates(root, name, split):
             if path.is_file():
-                return _from_npz(path, name, split)
+                return validated(_from_npz(path, name, split))
         found = _from_torchvision(root, name, split, download=False)
         if found is not None:
-            return found
+            return validated(found)
     if download:
         target = roots[0]
         try:
@@ -148,7 +172,7 @@ def load_dataset(
         except Exception as error:  # noqa: BLE001  (offline: urllib raises many kinds)
             raise DataNotFoundError(f"could not download {name.value} into {target}: {error}") from None
         if found is not None:
-            return found
+            return validated(found)
     searched = ", ".join(str(r) for r in roots)
     raise DataNotFoundError(
         f"{name.value} ({split}) not found in: {searched}. Point --data-dir or AWBENCH_DATA at a folder "
