@@ -4,9 +4,11 @@
 # Writes into $OUT (or ./gpu-out): gpu.txt + gpu.json (bench/gpu.py: resnet18, batch 128, fp32 vs
 # bf16+channels_last training images/s, AutoAttack s/1000 images), ddp.txt (a torchrun NCCL training epoch
 # and a sharded NCCL evaluation), eval_compile.txt (awbench eval --compile --amp on the GPU).
-# Locally (CPU, gloo) as a rehearsal:  PYTHON=.venv/bin/python BENCH_ARGS=--tiny OUT=/tmp/gpu-out bash bench/gpu_session.sh
+# Locally (CPU, gloo) as a rehearsal:
+#     PYTHON=.venv/bin/python BENCH_ARGS=--tiny EVAL_N=50 OUT=/tmp/gpu-out bash bench/gpu_session.sh
 set -uo pipefail
 out=${OUT:-gpu-out}; mkdir -p "$out"
+n=${EVAL_N:-500}
 py=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 AWBENCH_DATA=$PWD/.gpu/data
 if [ -d .gpu/whl ]; then
@@ -26,12 +28,12 @@ timeout 300 $py bench/gpu.py ${BENCH_ARGS:-} --json "$out/gpu.json" 2>&1 | tee "
   ls /tmp/runs/ddp
   echo "## torchrun NCCL: sharded evaluation"
   timeout 120 $py -m torch.distributed.run --standalone --nproc_per_node 1 -m awbench eval /tmp/runs/ddp -a pgd -a autoattack \
-    --n-examples 500 --out /tmp/runs/ddp/eval-nccl --json; echo "exit $?"
+    --n-examples "$n" --out /tmp/runs/ddp/eval-nccl --json; echo "exit $?"
 } > "$out/ddp.txt" 2>&1
 
 {
-  echo "## eval --compile --amp on the GPU"
-  timeout 180 $py -m awbench eval /tmp/runs/ddp -a pgd -a autoattack --n-examples 500 --compile --amp \
+  echo "## eval --compile --amp on the GPU (same examples as the NCCL evaluation: pgd must agree closely)"
+  timeout 180 $py -m awbench eval /tmp/runs/ddp -a pgd --n-examples "$n" --compile --amp \
     --out /tmp/runs/ddp/eval-compile --json; echo "exit $?"
 } > "$out/eval_compile.txt" 2>&1
 tail -n 5 "$out/ddp.txt" "$out/eval_compile.txt"
