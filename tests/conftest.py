@@ -12,8 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_data_dir() -> Path:
-    """AWBENCH_DATA if set, else ../shared/data beside the checkout (where CI puts it)."""
-    return Path(os.environ.get("AWBENCH_DATA") or REPO.parent / "shared" / "data")
+    """AWBENCH_DATA if set, else ../shared/data beside the checkout (where CI puts it); absolute, since some
+    tests change the working directory."""
+    return Path(os.environ.get("AWBENCH_DATA") or REPO.parent / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")

@@ -67,9 +67,13 @@ def _ascent_direction(grad: torch.Tensor, norm: Norm) -> torch.Tensor:
     return grad.sign() if norm is Norm.LINF else grad / _flat_norm(grad).clamp_min(1e-12)
 
 
-def _ascend(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, *, eps: float,
-            step_size: float, steps: int, norm: Norm, loss_fn: LossFn, early_stop: bool) -> torch.Tensor:
-    """`steps` projected ascent steps from `x_adv`; with early_stop, fooled samples leave the batch."""
+def ascend(model: nn.Module, x: torch.Tensor, y: torch.Tensor, x_adv: torch.Tensor, *, eps: float,
+           step_size: float, steps: int, norm: Norm, loss_fn: LossFn, early_stop: bool = False) -> torch.Tensor:
+    """`steps` projected ascent steps on loss_fn(model(x_adv), y).sum() from the start `x_adv`, kept in the
+    `eps`-ball around `x`; with early_stop (y then being labels), fooled samples leave the batch.
+
+    `y` is whatever `loss_fn` takes as its target: labels for PGD, clean probabilities for TRADES' KL.
+    """
     result = x_adv.clone() if early_stop else x_adv
     active = torch.arange(len(x), device=x.device)
     for _ in range(steps):
@@ -122,8 +126,8 @@ def pgd(
     for restart in range(max(1, restarts)):
         xs, ys = x[todo], y[todo]
         start = random_start(xs, eps, norm) if random_init else xs.clone()
-        x_adv = _ascend(model, xs, ys, start, eps=eps, step_size=step_size, steps=steps, norm=norm,
-                        loss_fn=loss_fn, early_stop=early_stop)
+        x_adv = ascend(model, xs, ys, start, eps=eps, step_size=step_size, steps=steps, norm=norm,
+                       loss_fn=loss_fn, early_stop=early_stop)
         if restarts <= 1:
             return x_adv
         with torch.no_grad():

@@ -6,9 +6,14 @@ The inner attack maximises the same KL, started from a small Gaussian perturbati
 import torch
 import torch.nn.functional as F
 
-from awbench.attacks.pgd import project
+from awbench.attacks.pgd import ascend, project
 from awbench.training.methods.base import StepResult, TrainingMethod, unwrap
 from awbench.training.methods.registry import register_method
+
+
+def _kl_per_sample(adv_logits: torch.Tensor, clean_probs: torch.Tensor) -> torch.Tensor:
+    """KL(p(x) || p(x_adv)) per sample."""
+    return F.kl_div(F.log_softmax(adv_logits, dim=1), clean_probs, reduction="none").sum(1)
 
 
 @register_method("trades")
@@ -20,16 +25,9 @@ class TRADES(TrainingMethod):
         try:
             with torch.no_grad():
                 clean_probs = F.softmax(model(x), dim=1)
-            x_adv = project(x + 0.001 * torch.randn_like(x), x, self.config.eps, self.norm)
-            for _ in range(self.config.steps):
-                x_adv.requires_grad_(True)
-                kl = F.kl_div(F.log_softmax(model(x_adv), dim=1), clean_probs, reduction="sum")
-                (grad,) = torch.autograd.grad(kl, x_adv)
-                with torch.no_grad():
-                    step = grad.sign() if self.norm.value == "Linf" else grad / grad.flatten(1).norm(dim=1).clamp_min(
-                        1e-12).view(-1, 1, 1, 1)
-                    x_adv = project(x_adv + self.config.step_size * step, x, self.config.eps, self.norm)
-            return x_adv.detach()
+            start = project(x + 0.001 * torch.randn_like(x), x, self.config.eps, self.norm)
+            return ascend(model, x, clean_probs, start, eps=self.config.eps, step_size=self.config.step_size,
+                          steps=self.config.steps, norm=self.norm, loss_fn=_kl_per_sample).detach()
         finally:
             model.train(was_training)
 
