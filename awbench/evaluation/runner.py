@@ -214,6 +214,9 @@ def evaluate_model(
     fingerprint = model_fingerprint(model)  # of the weights, whatever wraps them below
     if compile:
         model = compile_model(model, compile, dynamic=True)
+        if show_progress and world.is_main:
+            console.print("[dim]torch.compile: each new kind of call (no grad, grad, autocast...) compiles "
+                          "first; expect a pause before the bars move[/dim]")
     n = len(y)
     results: dict[str, Any] = {"checks": {}, "seconds": {}, "details": {}}
     began = time.perf_counter()
