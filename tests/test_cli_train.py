@@ -28,6 +28,25 @@ def test_help_and_zoo_list(run_cli, args):
             assert item.name in text
 
 
+@pytest.mark.parametrize("args,needle", [
+    (["eval"], "Missing argument"),
+    (["eval", "x.pt", "--n-examples", "abc"], "--n-examples"),
+    (["evl"], "No such command 'evl'"),
+    (["eval", "x.pt", "--bogus"], "--bogus"),
+    (["compare"], "Missing argument"),
+])
+def test_usage_errors_are_one_line_too(run_cli, args, needle):
+    line = _one_line_error(*run_cli(*args)[::2])
+    assert needle in line and "--help" in line
+
+
+@pytest.mark.parametrize("args", [[], ["zoo"]])
+def test_a_bare_command_shows_its_help(run_cli, args):
+    code, out, err = run_cli(*args)
+    assert code != 0 and "Traceback" not in err
+    assert "Usage" in out + err and ("list" in out + err if args else "compare" in out + err)
+
+
 def test_zoo_info_unknown_lists_choices(run_cli):
     line = _one_line_error(*run_cli("zoo", "info", "vgg99")[::2])
     assert "resnet18" in line

@@ -103,3 +103,14 @@ def test_a_split_missing_classes_loads_with_a_warning(tmp_path, capsys, cifar_te
     assert "holds only 2 of the 10 classes" in capsys.readouterr().err
     load_dataset("cifar10", "test", data_dir=cifar_test.source.rsplit("/", 1)[0])  # the whole file: no warning
     assert "warning" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["train", "cifar10", "--epochs", "1"], ["eval", "zoo:cifar10-small-cnn-standard"]])
+def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fallback(run_cli, monkeypatch, tmp_path, data_dir,
+                                                                    command):
+    monkeypatch.setenv("AWBENCH_DATA", str(data_dir))  # holds the data: a typo must not silently read it
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(*command, "--data-dir", tmp_path / "typo")
+    assert code != 0 and err.strip().splitlines() == [f"error: --data-dir {tmp_path / 'typo'} is not a folder "
+                                                      "(give the folder that holds the data)"]
+    assert not (tmp_path / "runs").exists()

@@ -122,6 +122,13 @@ def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool)
     return None
 
 
+def check_data_dir(data_dir: str | Path | None, download: bool = False) -> None:
+    """A --data-dir the user typed must exist (unless it is where a download goes): load_dataset would
+    otherwise fall through to AWBENCH_DATA or the cache and silently read data from another folder."""
+    if data_dir is not None and not download and not Path(data_dir).expanduser().is_dir():
+        raise DataNotFoundError(f"--data-dir {data_dir} is not a folder (give the folder that holds the data)")
+
+
 def validated(data: ImageData) -> ImageData:
     """`data` if its images and labels are what its dataset's name promises; DataError otherwise.
 

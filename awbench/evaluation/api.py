@@ -10,7 +10,7 @@ from awbench import checkpoint as checkpoints
 from awbench import distributed
 from awbench.attacks import AttackOptions, attack_class
 from awbench.console import console
-from awbench.data import balanced_subset, load_dataset
+from awbench.data import balanced_subset, check_data_dir, load_dataset
 from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
@@ -95,6 +95,7 @@ def evaluate_checkpoint(
         parse_eps(eps)
     if norm is not None and not isinstance(norm, Norm):
         Norm.parse(norm)
+    check_data_dir(data_dir)
     options = AttackOptions.from_kwargs(**attack_options)
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])

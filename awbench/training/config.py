@@ -42,12 +42,13 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Check names and ranges before any data is loaded; raise AwbenchError with a one-line reason."""
         import model_zoo
-        from awbench.data import DatasetName
+        from awbench.data import DatasetName, check_data_dir
         from awbench.errors import AwbenchError, UnknownNameError
         from awbench.threat import Norm, parse_eps
         from awbench.training.methods import method_class
 
         DatasetName.parse(self.dataset)
+        check_data_dir(self.data_dir, download=self.download)
         if self.model not in model_zoo.available():
             raise UnknownNameError("model", self.model, model_zoo.available())
         method_class(self.method)
