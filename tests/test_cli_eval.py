@@ -101,6 +101,7 @@ def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpo
 def test_data_not_found_gives_one_line(small_cnn_run, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("AWBENCH_DATA", raising=False)
     monkeypatch.setattr("awbench.data.datasets.DEFAULT_CACHE", tmp_path / "cache")
+    (tmp_path / "empty").mkdir()  # a folder without the data (a folder that is not there is its own error)
     code, _, err = run_main(monkeypatch, capsys, "eval", small_cnn_run, "--data-dir", tmp_path / "empty")
     assert code != 0 and err.startswith("error: cifar10 (test) not found") and err.count("\n") == 1
 

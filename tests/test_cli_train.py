@@ -66,6 +66,7 @@ def test_bad_train_options(run_cli, args, needle):
 def test_train_missing_data(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("AWBENCH_DATA", raising=False)
     monkeypatch.setattr("awbench.data.datasets.DEFAULT_CACHE", tmp_path / "cache")
+    (tmp_path / "empty").mkdir()  # a folder without the data (a folder that is not there is its own error)
     line = _one_line_error(*run_cli("train", "cifar10", "--data-dir", tmp_path / "empty", "--out", tmp_path)[::2])
     assert "not found" in line and "--data-dir" in line
 
