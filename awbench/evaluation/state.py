@@ -46,7 +46,7 @@ class EvaluationState:
             raise AwbenchError(f"{path} is unreadable; delete it to start this evaluation afresh") from None
         if not matches:
             raise AwbenchError(
-                f"{folder} holds an evaluation with other settings (model, examples, threat model, seed, batch "
+                f"{folder} holds an evaluation with other settings (model, examples, threat model, seed, amp, batch "
                 f"size or cascade); choose another --out, or delete {path.name} there to start afresh"
             )
         return cls(path, fingerprint, attacks)
