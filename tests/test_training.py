@@ -107,3 +107,23 @@ def test_piecewise_schedule_lowers_lr(tmp_path, data_dir):
 def test_unknown_names_list_choices(tmp_path, data_dir, field, value, needle):
     with pytest.raises(UnknownNameError, match=needle):
         train(_config(tmp_path, data_dir, **{field: value}), show_progress=False)
+
+
+def test_compiled_training_takes_the_same_steps_and_saves_plain_weights(tmp_path, data_dir):
+    """--compile: the steps run through torch.compile ("eager" backend: dynamo's tracing without code
+    generation) and give the weights of an uncompiled run; checkpoints hold the model's own keys."""
+    import torch._dynamo
+
+    plain = train(_config(tmp_path / "plain", data_dir, epochs=1, method="standard"), show_progress=False)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    compiled = train(_config(tmp_path / "compiled", data_dir, epochs=1, method="standard", compile="eager"),
+                     show_progress=False)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] > 0
+    a = torch.load(plain / "checkpoint.pt", weights_only=True)["state_dict"]
+    b = torch.load(compiled / "checkpoint.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and not any("_orig_mod" in key for key in b)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
+    model, _ = checkpoint.load(compiled / "best.pt")  # loads into a plain zoo model
+    assert not isinstance(model, torch._dynamo.eval_frame.OptimizedModule)

@@ -36,7 +36,7 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True  # bf16 autocast, CUDA only
     channels_last: bool = True  # CUDA only
-    compile: bool = False
+    compile: bool | str = False  # torch.compile: True = inductor, or a backend name ("aot_eager", ...)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> TrainConfig:

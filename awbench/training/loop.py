@@ -103,7 +103,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     start_epoch, best = 0, -1.0
     if resume:
         start_epoch, best = run.restore(model, optimizer, scheduler, method)
-    step_model = compile_model(model) if config.compile else model
+    step_model = compile_model(model, config.compile) if config.compile else model
     if world.distributed:  # gradients averaged across ranks; each rank sees 1/world of every global batch
         step_model = torch.nn.parallel.DistributedDataParallel(
             step_model, device_ids=[device.index] if device.type == "cuda" else None)
