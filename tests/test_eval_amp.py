@@ -1,7 +1,12 @@
 import torch
+from torch import nn
 
+from awbench import checkpoint
+from awbench.attacks import AttackOptions
 from awbench.evaluation import evaluate_checkpoint
 from awbench.evaluation.precision import AutocastModel
+from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.threat import Norm, ThreatModel
 
 
 def test_autocast_model_runs_in_bf16_and_returns_fp32(standard_model):
@@ -25,3 +30,42 @@ def test_amp_evaluation_reports_the_fp32_comparison(standard_run, data_dir, tmp_
     plain = evaluate_checkpoint(standard_run / "checkpoint.pt", attacks=["pgd"], n_examples=60, batch_size=32,
                                 data_dir=data_dir, device="cpu", out=tmp_path / "fp32", show_progress=False, steps=3)
     assert "amp_matches_fp32" not in plain["checks"] and plain["amp"] is False
+
+
+class _RolledUnderAutocast(nn.Module):
+    """Predicts differently under autocast (logits rolled by one class): shows which model judges what."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = self.model(x)
+        return logits.roll(1, dims=1) if torch.is_autocast_enabled("cpu") else logits
+
+
+def _evaluate_with_amp(model, x, y):
+    threat, options = ThreatModel(Norm.LINF, 8 / 255), AttackOptions(steps=2)
+    attacks = build_attacks(["clean", "pgd"], threat, options, batch_size=32, seed=0)
+    return evaluate_model(model, x, y, attacks=attacks, options=options, threat=threat, batch_size=32, seed=0,
+                          device=torch.device("cpu"), show_progress=False, amp=True)
+
+
+def test_with_amp_the_fp32_model_judges_clean_and_adversarial_examples(cifar_test):
+    torch.set_num_threads(1)
+    model, _ = checkpoint.load("zoo:cifar10-small-cnn-standard")
+    x, y = cifar_test.select(torch.arange(0, 10000, 250)).as_float()  # 40 images, every class
+    results = _evaluate_with_amp(_RolledUnderAutocast(model).eval(), x, y)
+    assert results["clean_accuracy"] > 0.2
+    assert results["robust_accuracy"]["clean"] == results["clean_accuracy"]  # not the rolled (bf16) predictions
+    assert results["checks"]["eps0_pgd_equals_clean"]["status"] == "pass"
+
+
+def test_amp_check_with_no_clean_correct_example_passes_instead_of_nan(standard_model, cifar_test):
+    x, _ = cifar_test.select(torch.arange(0, 10000, 500)).as_float()
+    with torch.no_grad():
+        wrong = (standard_model(x).argmax(1) + 1) % 10
+    results = _evaluate_with_amp(standard_model, x, wrong)
+    assert results["clean_accuracy"] == 0.0
+    check = results["checks"]["amp_matches_fp32"]
+    assert check["status"] == "pass" and "nan" not in check["detail"]

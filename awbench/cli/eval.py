@@ -50,8 +50,8 @@ def eval_command(
     beta: Annotated[float, typer.Option(help="adaptive: weight of the router term -beta*log p(adv|x').")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
     amp: Annotated[bool, typer.Option(
-        help="Attack under bf16 autocast (faster on GPUs); a check first compares fp32 and bf16 PGD accuracy "
-             "on a slice.")] = False,
+        help="Attacks differentiate under bf16 autocast (faster on GPUs); clean predictions and the judging of "
+             "adversarial examples stay fp32. A check first compares fp32 and bf16 PGD accuracy on a slice.")] = False,
     compile: Annotated[bool, typer.Option(
         help="torch.compile the model first (opt-in; pays off on GPUs for long evaluations, costs about a "
              "minute of compilation on a CPU).")] = False,

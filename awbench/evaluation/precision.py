@@ -1,8 +1,10 @@
 """Mixed precision for evaluation: opt-in (`--amp`), and never trusted without a check.
 
 Attacks run in fp32 by default: bf16 rounding can flatten or mask the gradients an attack follows, which
-would overstate robustness. With --amp the model's forward runs under bf16 autocast, and the evaluation
-first compares PGD robust accuracy in fp32 and bf16 on a slice of clean-correct examples.
+would overstate robustness. With --amp the attacks differentiate the model under bf16 autocast, while the
+model under test stays the fp32 one: clean predictions and the judgement of every adversarial example are
+fp32. The evaluation first compares PGD robust accuracy with fp32 and with bf16 gradients on a slice of
+clean-correct examples.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class AutocastModel(nn.Module):
 def amp_check(fp32_model: nn.Module, amp_model: nn.Module, x: torch.Tensor, y: torch.Tensor, threat: ThreatModel,
               options: AttackOptions, device: torch.device, seed: int) -> dict[str, str]:
     """PGD robust accuracy on the same examples, same seed, in fp32 and under bf16 autocast."""
+    if not len(x):
+        return checks_module.check("pass", "no clean-correct example to compare fp32 and bf16 on")
     accuracies = []
     for model in (fp32_model, amp_model):
         attack = create_attack("pgd", threat, options, batch_size=len(x), seed=seed)

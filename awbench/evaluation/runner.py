@@ -105,7 +105,8 @@ def _determinism_check(model: nn.Module, x: torch.Tensor, first_logits: torch.Te
 
 
 def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_prediction: torch.Tensor,
-                options: AttackOptions, threat: ThreatModel, device: torch.device, randomised: bool) -> dict[str, str]:
+                options: AttackOptions, threat: ThreatModel, device: torch.device, randomised: bool,
+                judge: nn.Module | None = None) -> dict[str, str]:
     """PGD with eps = 0 (through the same attack and judging path) must reproduce the clean predictions."""
     zero = ThreatModel(threat.norm, 0.0)
     step_options = AttackOptions(**{**options.to_dict(), "steps": EPS0_STEPS, "restarts": 1, "step_size": 0.01})
@@ -113,7 +114,7 @@ def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_predic
     xs, ys = _on_device(x[:EPS0_SLICE], device), y[:EPS0_SLICE].to(device)
     x_adv = attack.run(model, xs, ys).x_adv
     stats = checks_module.budget_stats(xs, x_adv, zero)
-    predicted = _predict(model, x_adv.cpu(), EPS0_SLICE, device)
+    predicted = _predict(judge or model, x_adv.cpu(), EPS0_SLICE, device)
     expected = clean_prediction[:EPS0_SLICE]
     accuracy, clean = float((predicted == ys.cpu()).float().mean()), float((expected == ys.cpu()).float().mean())
     detail = (f"{len(xs)} examples, {EPS0_STEPS} steps: accuracy {accuracy:.4f} vs clean {clean:.4f}, "
@@ -127,15 +128,17 @@ def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_predic
 
 
 def _compute_unit(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, positions: torch.Tensor,
-                  index: int, *, device: torch.device, seed: int) -> dict[str, Any]:
-    """Run one unit of work; its random draws depend only on (seed, attack, unit), never on the process."""
+                  index: int, *, device: torch.device, seed: int, judge: nn.Module | None = None) -> dict[str, Any]:
+    """Run one unit of work; its random draws depend only on (seed, attack, unit), never on the process.
+
+    `model` is what the attack differentiates; `judge` (default: the same) re-predicts its examples."""
     began = time.perf_counter()
     torch.manual_seed(_unit_seed(seed, attack.name, index))
     xs, ys = _on_device(x[positions], device), y[positions].to(device)
     output = attack.run(model, xs, ys)
     budget = checks_module.budget_stats(xs, output.x_adv, attack.threat)
     with torch.inference_mode():
-        survived = (model(output.x_adv.detach()).argmax(1) == ys).cpu()
+        survived = ((judge or model)(output.x_adv.detach()).argmax(1) == ys).cpu()
     return {
         "positions": positions.tolist(), "survived": survived.int().tolist(), "budget": budget,
         "extras": {name: values.detach().float().cpu().tolist() for name, values in output.extras.items()},
@@ -145,7 +148,7 @@ def _compute_unit(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Te
 
 def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor, *,
                 state: EvaluationState, device: torch.device, seed: int, bar: Any,
-                world: distributed.World = distributed.SINGLE) -> AttackRecord:
+                world: distributed.World = distributed.SINGLE, judge: nn.Module | None = None) -> AttackRecord:
     """Run `attack` on examples `targets` (positions into x), unit by unit, resuming stored units.
 
     Under torchrun the units are dealt out in rounds: in each round rank r runs unit (round start + r), then
@@ -166,7 +169,8 @@ def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tens
                 results[index] = stored
                 record.resumed_units += 1
             elif offset == world.rank:
-                computed[index] = _compute_unit(model, attack, x, y, positions, index, device=device, seed=seed)
+                computed[index] = _compute_unit(model, attack, x, y, positions, index, device=device, seed=seed,
+                                                judge=judge)
         for part in distributed.gather_objects(world, computed):
             for index, stored in part.items():
                 results[index] = stored
@@ -225,14 +229,15 @@ def evaluate_model(
     results["seconds"]["clean"] = time.perf_counter() - began
     results["checks"]["deterministic"] = _determinism_check(model, x, first_logits, batch_size, device)
     randomised = results["checks"]["deterministic"]["status"] != "pass"
-    if amp:  # attacks run under bf16 autocast from here on, once the check has compared it with fp32
+    judge = model  # the model under test, in fp32: it gives the clean predictions and judges every attack
+    if amp:  # attacks differentiate under bf16 autocast from here on, once the check has compared it with fp32
         amp_model = AutocastModel(model, device.type)
         correct = torch.nonzero(clean_correct).flatten()[:AMP_SLICE]
         results["checks"]["amp_matches_fp32"] = amp_check(model, amp_model, x[correct], y[correct], threat, options,
                                                           device, seed)
         model = amp_model
     results["checks"]["eps0_pgd_equals_clean"] = _eps0_check(model, x, y, clean_prediction, options, threat, device,
-                                                             randomised)
+                                                             randomised, judge=judge)
 
     is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
     attacks = list(attacks)
@@ -262,7 +267,7 @@ def evaluate_model(
                 task = bars.add_task(attack.name, total=len(targets), info="")
                 bar = _Bar(bars, task)
             record = _run_attack(model, attack, x, y, targets, state=state, device=device, seed=seed, bar=bar,
-                                 world=world)
+                                 world=world, judge=judge)
             if record.resumed_units and world.is_main:
                 console.print(f"[dim]{attack.name}: {record.resumed_units} finished unit(s) taken from {out}")
             records[attack.name] = record
