@@ -168,3 +168,10 @@ def test_mixbn_refuses_a_split_outside_the_batch():
     layer.batch_split = 7
     with pytest.raises(ValueError, match="batch_split"):
         layer(torch.randn(4, 4, 2, 2))
+
+
+def test_mixbn_from_static_keeps_the_dtype_of_the_static_layer():
+    static = nn.BatchNorm2d(3).double()
+    layer = MixBN.from_static(static)
+    assert {p.dtype for p in layer.parameters()} == {torch.float64}
+    assert layer.clean.running_mean.dtype == layer.adversarial.running_var.dtype == torch.float64

@@ -24,9 +24,10 @@ def _config(out, data_dir, **overrides):
     return TrainConfig(**values)
 
 
-@pytest.mark.parametrize("method", ["standard", "pgd-at"])
-def test_two_process_ddp_equals_single_process(tmp_path, data_dir, method):
-    overrides = {"method": method, "steps": 2}
+@pytest.mark.parametrize("method,batch_size", [("standard", 32), ("standard", 31), ("pgd-at", 32)])
+def test_two_process_ddp_equals_single_process(tmp_path, data_dir, method, batch_size):
+    """batch 31: global batches of 31, 31 and 2 images; 31 splits 16 + 15 over the two ranks."""
+    overrides = {"method": method, "steps": 2, "batch_size": batch_size}
     single = train(_config(tmp_path / "single", data_dir, **overrides), show_progress=False)
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -127,3 +127,28 @@ def test_compiled_training_takes_the_same_steps_and_saves_plain_weights(tmp_path
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6, msg=key)
     model, _ = checkpoint.load(compiled / "best.pt")  # loads into a plain zoo model
     assert not isinstance(model, torch._dynamo.eval_frame.OptimizedModule)
+
+
+@pytest.mark.parametrize("method", BASELINES)
+def test_a_step_updates_batch_norm_statistics_once_with_the_training_batch(method, cifar_train):
+    """Inner attacks and logged accuracies run in eval mode: only the loss's own forward moves BN statistics
+    (PGD-AT once did an extra train-mode forward of the clean batch for its progress bar)."""
+    torch.manual_seed(0)
+    x, y = cifar_train.images[::1000].float() / 255, cifar_train.labels[::1000]
+    model = model_zoo.create("small-cnn").train()
+    trainer = build_method(TrainConfig(method=method, steps=2, step_size=2 / 255), torch.device("cpu"))
+    torch.manual_seed(1)
+    result = trainer.step(model, x, y)
+    bn = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(int(m.num_batches_tracked) == 1 for m in bn)
+    if method == "pgd-at":  # the statistics are those of the adversarial batch alone
+        reference = model_zoo.create("small-cnn").train()
+        reference.load_state_dict({k: v for k, v in model.state_dict().items() if "running" not in k
+                                   and "num_batches" not in k}, strict=False)
+        torch.manual_seed(1)
+        x_adv = trainer.attack(reference, x, y)
+        reference(x_adv)
+        ref_bn = [m for m in reference.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        for mine, theirs in zip(bn, ref_bn):
+            torch.testing.assert_close(mine.running_mean, theirs.running_mean)
+    assert result.clean_logits.shape == (len(x), 10)

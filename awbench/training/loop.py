@@ -138,11 +138,11 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
         with progress(disable=not show_progress) as bar:
             task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
                                 config.batch_size), info="")
-            for x, y in batches:
+            for index, (x, y) in enumerate(batches):
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
                     result = method.step(step_model, x, y)
                 optimizer.zero_grad(set_to_none=True)
-                result.loss.backward()
+                (result.loss * _shard_weight(len(y), index, len(train_data), config.batch_size, world)).backward()
                 optimizer.step()
                 n = len(y)
                 totals["seen"] += n
@@ -170,6 +170,16 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
             if show_progress:
                 console.print(_summary_line(row))
         distributed.barrier(world)
+
+
+def _shard_weight(n_local: int, index: int, n_data: int, batch_size: int, world: distributed.World) -> float:
+    """DDP averages the ranks' gradients of their mean losses; when a global batch does not split evenly
+    (31 over 2 ranks: 16 + 15 images), weighting each rank's mean by its share makes the step the one a single
+    process takes on the whole batch (the losses are means over the batch)."""
+    if not world.distributed:
+        return 1.0
+    n_global = min(batch_size, n_data - index * batch_size)
+    return n_local * world.size / n_global
 
 
 def _epoch_statistics(totals: dict[str, float], extra: dict[str, float], adversarial: bool) -> dict[str, float]:

@@ -41,7 +41,7 @@ class MixBN(nn.Module):
         layer = cls(bn.num_features, bn.eps, bn.momentum, bn.affine)
         layer.clean.load_state_dict(bn.state_dict())
         layer.adversarial.load_state_dict(bn.state_dict())
-        return layer.to(device=bn.running_mean.device)
+        return layer.to(device=bn.running_mean.device, dtype=bn.running_mean.dtype)
 
     def forward(self, x: torch.Tensor, signal: torch.Tensor | None = None) -> torch.Tensor:
         if self.training and self.batch_split is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,19 @@ from awbench.training.config import TrainConfig
 def unwrap(model: nn.Module) -> nn.Module:
     """The plain module inside a DistributedDataParallel wrapper: attacks need no gradient synchronisation."""
     return model.module if isinstance(model, nn.parallel.DistributedDataParallel) else model
+
+
+@contextmanager
+def frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """The plain module in eval mode (BN statistics neither used from the batch nor updated), for the
+    forwards of an inner attack or a logged accuracy; its previous mode is restored afterwards."""
+    model = unwrap(model)
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
 
 
 @dataclass
@@ -42,14 +57,9 @@ class TrainingMethod:
 
     def attack(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str | LossFn = "ce") -> torch.Tensor:
         """The inner maximisation: PGD with the run's budget, model in eval mode (BN statistics frozen)."""
-        model = unwrap(model)
-        was_training = model.training
-        model.eval()
-        try:
-            return pgd(model, x, y, eps=self.config.eps, step_size=self.config.step_size,
+        with frozen(model) as plain:
+            return pgd(plain, x, y, eps=self.config.eps, step_size=self.config.step_size,
                        steps=self.config.steps, norm=self.norm, loss=loss)
-        finally:
-            model.train(was_training)
 
     def state_dict(self) -> dict[str, Any]:
         return {}

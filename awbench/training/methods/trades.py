@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from awbench.attacks.pgd import ascend, project
-from awbench.training.methods.base import StepResult, TrainingMethod, unwrap
+from awbench.training.methods.base import StepResult, TrainingMethod, frozen
 from awbench.training.methods.registry import register_method
 
 
@@ -19,17 +19,12 @@ def _kl_per_sample(adv_logits: torch.Tensor, clean_probs: torch.Tensor) -> torch
 @register_method("trades")
 class TRADES(TrainingMethod):
     def _kl_attack(self, model, x):
-        model = unwrap(model)
-        was_training = model.training
-        model.eval()
-        try:
+        with frozen(model) as plain:
             with torch.no_grad():
-                clean_probs = F.softmax(model(x), dim=1)
+                clean_probs = F.softmax(plain(x), dim=1)
             start = project(x + 0.001 * torch.randn_like(x), x, self.config.eps, self.norm)
-            return ascend(model, x, clean_probs, start, eps=self.config.eps, step_size=self.config.step_size,
+            return ascend(plain, x, clean_probs, start, eps=self.config.eps, step_size=self.config.step_size,
                           steps=self.config.steps, norm=self.norm, loss_fn=_kl_per_sample).detach()
-        finally:
-            model.train(was_training)
 
     def step(self, model, x, y):
         x_adv = self._kl_attack(model, x)
