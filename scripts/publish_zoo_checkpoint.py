@@ -44,7 +44,11 @@ def main() -> None:
              "threat_model": metadata["norm"], "eps": metadata["eps"], "method": metadata["method"],
              "file": str(relative), "sha256": sha256_of(target), "reported": reported, "notes": args.notes}
     manifest = json.loads(MANIFEST_PATH.read_text())
-    manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["name"] != args.name] + [entry]
+    names = [c["name"] for c in manifest["checkpoints"]]
+    if args.name in names:  # a republished checkpoint keeps its place in the list
+        manifest["checkpoints"][names.index(args.name)] = entry
+    else:
+        manifest["checkpoints"].append(entry)
     MANIFEST_PATH.write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"published {args.name}: {target} ({entry['sha256'][:12]}...)")
 
