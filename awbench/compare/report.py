@@ -156,17 +156,24 @@ def print_table(frame: pd.DataFrame, title: str) -> None:
     """The comparison on the terminal, one table per group (its conditions as the title).
 
     Pareto rows are bold green and AW-Net runs magenta; columns empty throughout a group are left out, and
-    so are model and method when the terminal is too narrow for them (the written tables keep them).
+    so are model and method, then checks (printed below the table), when the terminal is too narrow for them
+    (the written tables keep them all).
     """
     console.print(f"[bold]{escape(title)}[/]")
     for group, members in frame.groupby("group", sort=False):
         shown = presentation_frame(members).drop(columns=list(_SHOWN_IN_TITLE), errors="ignore")
         shown = shown.loc[:, [name for name in shown.columns if (shown[name] != "").any() or name == "run"]]
-        table = _rich_table(shown, members, str(group), _numeric_headers(frame))
-        unconstrained = Measurement.get(console, console.options.update_width(10_000), table)
-        if unconstrained.maximum > console.width:
-            table = _rich_table(shown.drop(columns=["model", "method"]), members, str(group), _numeric_headers(frame))
+        moved_checks = None
+        for narrower in ([], ["model", "method"], ["model", "method", "checks"]):  # until the table fits
+            candidate = shown.drop(columns=narrower, errors="ignore")
+            table = _rich_table(candidate, members, str(group), _numeric_headers(frame))
+            if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
+                break
+        if "checks" in shown.columns and "checks" not in candidate.columns:
+            moved_checks = [f"{run}: {checks}" for run, checks in zip(shown["run"], shown["checks"]) if checks]
         console.print(table)
+        if moved_checks:
+            console.print("checks: " + "; ".join(escape(line) for line in moved_checks))
 
 
 def _rich_table(shown: pd.DataFrame, members: pd.DataFrame, title: str, numeric: set[str]) -> Table:
@@ -187,6 +194,7 @@ def _rich_table(shown: pd.DataFrame, members: pd.DataFrame, title: str, numeric:
             justify="right" if is_number else "left",
             min_width=5 if is_number else None,  # '100.0' on one line
             overflow="fold",
+            no_wrap=name == "run",  # run names are what a reader looks up: other columns fold first
         )
     for position, (_, row) in enumerate(shown.iterrows()):
         original = members.iloc[position]
