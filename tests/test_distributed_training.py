@@ -24,7 +24,7 @@ def _config(out, data_dir, **overrides):
     return TrainConfig(**values)
 
 
-@pytest.mark.parametrize("method,batch_size", [("standard", 32), ("standard", 31), ("pgd-at", 32)])
+@pytest.mark.parametrize("method,batch_size", [("standard", 32), ("standard", 31), ("pgd-at", 32), ("trades", 32)])
 def test_two_process_ddp_equals_single_process(tmp_path, data_dir, method, batch_size):
     """batch 31: global batches of 31, 31 and 2 images; 31 splits 16 + 15 over the two ranks."""
     overrides = {"method": method, "steps": 2, "batch_size": batch_size}
@@ -45,7 +45,7 @@ def test_two_process_ddp_equals_single_process(tmp_path, data_dir, method, batch
     for key in a:
         if method == "standard":
             torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
-        else:  # PGD random starts are drawn per rank: same distribution, different draws
+        else:  # random starts are drawn per rank: same distribution, different draws
             assert a[key].shape == b[key].shape and not torch.isnan(b[key]).any()
     assert (logs / "writes-rank1.txt").read_text() == ""  # only rank 0 writes files
     assert "checkpoint.pt" in (logs / "writes-rank0.txt").read_text()

@@ -1,6 +1,8 @@
 """MART (Wang et al., ICLR 2020): boosted CE on adversarial examples + beta * KL weighted by (1 - p_y(x)).
 
-Misclassified clean examples get more weight in the regulariser, as in the paper's Eq. (8).
+Misclassified clean examples get more weight in the regulariser, as in the paper's Eq. (8). Clean and
+adversarial examples go through the model as two batches (as in the authors' code): batch norm normalises
+each with its own statistics.
 """
 
 import torch
@@ -14,8 +16,7 @@ from awbench.training.methods.registry import register_method
 class MART(TrainingMethod):
     def step(self, model, x, y):
         x_adv = self.attack(model, x, y)
-        logits = model(torch.cat([x, x_adv]))
-        clean_logits, adv_logits = logits[: len(x)], logits[len(x):]
+        clean_logits, adv_logits = model(x), model(x_adv)  # separate batches, as MART's code normalises them
         adv_probs = F.softmax(adv_logits, dim=1)
         # boosted CE: CE plus -log(1 - max wrong-class probability)
         top2 = adv_probs.argsort(dim=1)[:, -2:]

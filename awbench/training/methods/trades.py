@@ -1,6 +1,8 @@
 """TRADES (Zhang et al., ICML 2019): CE(clean) + beta * KL(p(x) || p(x_adv)).
 
 The inner attack maximises the same KL, started from a small Gaussian perturbation as in the paper's code.
+Clean and adversarial examples go through the model as two batches, as in the authors' code: batch norm
+normalises each with its own statistics (one concatenated batch would mix them).
 """
 
 import torch
@@ -28,8 +30,7 @@ class TRADES(TrainingMethod):
 
     def step(self, model, x, y):
         x_adv = self._kl_attack(model, x)
-        logits = model(torch.cat([x, x_adv]))
-        clean_logits, adv_logits = logits[: len(x)], logits[len(x):]
+        clean_logits, adv_logits = model(x), model(x_adv)  # separate batches, as TRADES' code normalises them
         natural = F.cross_entropy(clean_logits, y)
         robust = F.kl_div(F.log_softmax(adv_logits, dim=1), F.softmax(clean_logits, dim=1), reduction="batchmean")
         return StepResult(natural + self.config.beta * robust, clean_logits, adv_logits)
