@@ -175,3 +175,14 @@ def test_mixbn_from_static_keeps_the_dtype_of_the_static_layer():
     layer = MixBN.from_static(static)
     assert {p.dtype for p in layer.parameters()} == {torch.float64}
     assert layer.clean.running_mean.dtype == layer.adversarial.running_var.dtype == torch.float64
+
+
+def test_mixbn_running_statistics_of_bf16_activations_are_computed_in_fp32():
+    """Under bf16 autocast MixBN's activations are bf16; like nn.BatchNorm2d it keeps fp32 statistics."""
+    torch.manual_seed(0)
+    layer = MixBN(4).train()
+    x = (torch.randn(64, 4, 6, 6) * 3 + 100).bfloat16()  # a large mean: bf16 sums lose its digits
+    layer(x, torch.rand(64, 4))
+    var, mean = torch.var_mean(x.float(), dim=(0, 2, 3), correction=1)
+    torch.testing.assert_close(layer.clean.running_mean, 0.1 * mean)
+    torch.testing.assert_close(layer.clean.running_var, 0.9 + 0.1 * var)

@@ -80,7 +80,7 @@ class MixBN(nn.Module):
     def _blended_training_forward(self, x: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         normalised = F.batch_norm(x, None, None, None, None, True, 0.0, self.clean.eps)
         with torch.no_grad():
-            var, mean = torch.var_mean(x, dim=(0, 2, 3), correction=1)
+            var, mean = torch.var_mean(x.float(), dim=(0, 2, 3), correction=1)  # bf16 activations: fp32 stats
             for branch in (self.clean, self.adversarial):
                 _track(branch, mean, var)
         (weight_clean, bias_clean), (weight_adv, bias_adv) = self._affine(self.clean), self._affine(self.adversarial)
