@@ -351,3 +351,23 @@ def test_no_plot_when_nothing_is_evaluated(tmp_path: Path) -> None:
 def test_unknown_format_is_an_error(runs: Path) -> None:
     with pytest.raises(UnknownNameError, match="csv, md, tex"):
         compare_runs(runs, formats="csv,html")
+
+
+def test_terminal_table_keeps_run_names_whole_in_80_columns(tmp_path: Path, capsys) -> None:
+    from awbench.compare import print_comparison
+    from awbench.console import console
+
+    root = tmp_path / "runs"
+    for name, method in (("small-cnn-standard-long-name", "standard"), ("aw-small-cnn-awnet-long-name", "awnet")):
+        write_evaluation(write_run(root, name, method=method), 0.5, {"pgd": 0.2, "autoattack": 0.1, "adaptive": 0.1},
+                         method=method, checks={"dynamic": {"status": "flag", "detail": "dynamic"}})
+    result = compare_runs(root, out=tmp_path / "out", formats=["csv"], plot=False)
+    width, console.width = console.width, 80
+    try:
+        capsys.readouterr()
+        print_comparison(result)
+    finally:
+        console.width = width
+    text = capsys.readouterr().err
+    assert "small-cnn-standard-long-name" in text and "aw-small-cnn-awnet-long-name" in text
+    assert "checks: " in text and "dynamic: flag" in text  # moved below the table, not folded into it

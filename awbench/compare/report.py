@@ -163,15 +163,14 @@ def print_table(frame: pd.DataFrame, title: str) -> None:
     for group, members in frame.groupby("group", sort=False):
         shown = presentation_frame(members).drop(columns=list(_SHOWN_IN_TITLE), errors="ignore")
         shown = shown.loc[:, [name for name in shown.columns if (shown[name] != "").any() or name == "run"]]
-        moved_checks = None
         for narrower in ([], ["model", "method"], ["model", "method", "checks"]):  # until the table fits
             candidate = shown.drop(columns=narrower, errors="ignore")
             table = _rich_table(candidate, members, str(group), _numeric_headers(frame))
             if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
                 break
-        if "checks" in shown.columns and "checks" not in candidate.columns:
-            moved_checks = [f"{run}: {checks}" for run, checks in zip(shown["run"], shown["checks"]) if checks]
         console.print(table)
+        moved_checks = [f"{run}: {checks}" for run, checks in zip(shown["run"], shown.get("checks", [])) if checks
+                        and "checks" not in candidate.columns]
         if moved_checks:
             console.print("checks: " + "; ".join(escape(line) for line in moved_checks))
 

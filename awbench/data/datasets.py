@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from awbench.console import console
 from awbench.errors import DataError, DataNotFoundError, UnknownNameError
 
 DEFAULT_CACHE = Path.home() / ".cache" / "awbench" / "data"
@@ -147,8 +148,6 @@ def validated(data: ImageData) -> ImageData:
                         f"(min {int(data.labels.min())}, max {int(data.labels.max())})")
     present = len(torch.unique(data.labels))
     if present < spec.num_classes:
-        from awbench.console import console
-
         console.print(f"[yellow]warning:[/] {where} holds only {present} of the {spec.num_classes} classes")
     return data
 
