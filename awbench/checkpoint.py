@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pickle
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -95,17 +94,22 @@ def read(path: str | Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
+        if not refused:  # not a pickle at all (random bytes, a text file)
+            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
         raise CheckpointError(
             f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
-            f"allow, which could run code ({first_line[:160]})"
+            f"allow, which could run code ({refused[0][:160]})"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
         raise CheckpointError(
             f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an awbench checkpoint (no '{FORMAT}' header)")
+    if not isinstance(payload.get("format_version", 0), int):
+        raise CheckpointError(f"{path} has an invalid format_version ({payload['format_version']!r})")
     if payload.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path} was written by a newer awbench (format {payload['format_version']})")
     metadata = payload.get("metadata")
@@ -127,6 +131,9 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
         )
     except AwbenchError as error:
         raise CheckpointError(f"checkpoint names an architecture this awbench lacks: {error}") from None
+    except (TypeError, ValueError, KeyError) as error:  # metadata of the wrong type: "ten" classes, a list...
+        raise CheckpointError(f"checkpoint metadata cannot describe a model ({type(error).__name__}: "
+                              f"{' '.join(str(error).split())[:160]})") from None
 
 
 def load(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:

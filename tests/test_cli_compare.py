@@ -83,6 +83,14 @@ def test_missing_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path
     _assert_one_line_error(code, stderr, "no such folder", "nowhere")
 
 
+def test_an_output_folder_that_cannot_be_made_is_one_line(run_main, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    _one_evaluated_run(root)
+    (tmp_path / "a-file").write_text("")
+    code, stderr = run_main("compare", str(root), "--out", str(tmp_path / "a-file" / "sub"))
+    _assert_one_line_error(code, stderr, "Not a directory", "a-file")
+
+
 def test_empty_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path) -> None:
     code, stderr = run_main("compare", str(tmp_path))
     _assert_one_line_error(code, stderr, "no training runs", str(tmp_path))

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
 from awbench.cli import main
@@ -91,9 +92,20 @@ def test_bad_options_give_one_line(case, small_cnn_run, data_dir, tmp_path, monk
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpoint, monkeypatch, capsys):
-    for path, message in ((tmp_path / "nowhere.pt", "no checkpoint at"), (corrupt_checkpoint, "cannot read"),
-                          (tmp_path, "without best.pt or checkpoint.pt")):
+def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpoint, small_cnn_run, monkeypatch,
+                                                       capsys):
+    junk = []
+    for index, content in enumerate((b"hello", b"abc", b'{"a": 1}')):  # the unpickler raises KeyError, ...
+        junk.append(tmp_path / f"junk{index}.pt")
+        junk[-1].write_bytes(content)
+    weird = tmp_path / "weird.pt"  # a real awbench checkpoint whose metadata has the wrong types
+    payload = torch.load(small_cnn_run / "best.pt", weights_only=True)
+    payload["metadata"]["num_classes"] = "ten"
+    torch.save(payload, weird)
+    cases = [(tmp_path / "nowhere.pt", "no checkpoint at"), (corrupt_checkpoint, "cannot read"),
+             (tmp_path, "without best.pt or checkpoint.pt"), *[(path, "cannot read") for path in junk],
+             (weird, "metadata cannot describe a model")]
+    for path, message in cases:
         code, _, err = run_main(monkeypatch, capsys, "eval", path)
         assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and message in err
 

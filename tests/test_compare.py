@@ -371,3 +371,24 @@ def test_terminal_table_keeps_run_names_whole_in_80_columns(tmp_path: Path, caps
     text = capsys.readouterr().err
     assert "small-cnn-standard-long-name" in text and "aw-small-cnn-awnet-long-name" in text
     assert "checks: " in text and "dynamic: flag" in text  # moved below the table, not folded into it
+
+
+def test_a_clean_only_evaluation_measures_no_robustness(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "clean-only"), 0.9, {"clean": 0.9}, worst_case_accuracy=0.9)
+    write_evaluation(write_run(root, "attacked"), 0.5, {"pgd": 0.2})
+    frame = compare_runs(root, out=tmp_path / "out", formats=["csv"], plot=False).frame.set_index("run")
+    assert math.isnan(frame.loc["clean-only", "worst_case_accuracy"])
+    assert not frame.loc["clean-only", "pareto"] and frame.loc["attacked", "pareto"]
+
+
+def test_a_cascade_evaluation_compares_only_its_worst_case(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "alone"), 0.5, {"pgd": 0.30, "cw": 0.25}, worst_case_accuracy=0.2)
+    write_evaluation(write_run(root, "cascaded"), 0.5, {"pgd": 0.30, "cw": 0.21}, worst_case_accuracy=0.2,
+                     cascade=True)
+    result = compare_runs(root, out=tmp_path / "out", formats=["csv"], plot=False, metric="cw")
+    frame = result.frame.set_index("run")
+    assert math.isnan(frame.loc["cascaded", "robust_cw"]) and frame.loc["cascaded", "worst_case_accuracy"] == 0.2
+    assert frame.loc["alone", "pareto"] and not frame.loc["cascaded", "pareto"]
+    assert any("cascade" in warning for warning in result.warnings)

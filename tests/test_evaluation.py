@@ -163,3 +163,10 @@ def test_checks_flag_randomised_models_and_fail_budget_violations(tiny_model, te
                              **common)
     assert results["checks"]["budget:overreach"]["status"] == "fail"
     assert results["checks"]["deterministic"]["status"] == "pass"
+
+
+def test_a_zoo_evaluation_goes_to_its_own_folder_not_to_a_run_of_the_same_name():
+    from awbench.evaluation.api import default_out
+
+    out = default_out(Path("zoo:cifar10-small-cnn-pgd-at"))
+    assert out.parent == Path("runs") / "zoo-cifar10-small-cnn-pgd-at" and out.name.startswith("eval-")

@@ -154,3 +154,31 @@ def test_only_the_loss_forwards_update_batch_norm_statistics(method, forwards, c
         for mine, theirs in zip(bn, fresh_bn):
             torch.testing.assert_close(mine.running_mean, theirs.running_mean)
     assert result.clean_logits.shape == (len(x), 10)
+
+
+def test_a_run_killed_while_writing_best_pt_redoes_that_epoch(tmp_path, data_dir, monkeypatch):
+    """checkpoint.pt marks an epoch done, so it is written last: killed before it, the epoch is redone."""
+    original_save = checkpoint.save
+
+    def die_on_best_of_epoch_2(path, model, metadata, *args, **kwargs):
+        if path.name == "best.pt" and metadata["epoch"] == 2:
+            raise KeyboardInterrupt
+        return original_save(path, model, metadata, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "save", die_on_best_of_epoch_2)
+    config = _config(tmp_path, data_dir, epochs=2, method="standard", val_size=0)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, show_progress=False)
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["training_state"]["epoch"] == 1
+    monkeypatch.setattr(checkpoint, "save", original_save)
+    run = train(_config(tmp_path, data_dir, epochs=2, method="standard", val_size=0), resume=True,
+                show_progress=False)
+    assert checkpoint.read(run / "best.pt")["metadata"]["epoch"] == 2
+
+
+def test_resume_accepts_the_run_folder_as_dot(run_cli, tmp_path, data_dir, monkeypatch):
+    run = train(_config(tmp_path, data_dir, epochs=1, method="standard", val_size=0), show_progress=False)
+    monkeypatch.chdir(run)
+    code, _, err = run_cli("train", "--resume", ".", "--epochs", "2", "--data-dir", data_dir)
+    assert code == 0, err
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["training_state"]["epoch"] == 2

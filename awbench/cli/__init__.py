@@ -64,6 +64,10 @@ def main() -> None:
     except AwbenchError as error:
         typer.echo("error: " + " ".join(str(error).split()), err=True)  # always one line
         sys.exit(error.exit_code)
+    except OSError as error:  # an output folder that cannot be made, a file in the way, a full disk...
+        where = f": {error.filename}" if error.filename else ""
+        typer.echo(f"error: {error.strerror or error}{where}", err=True)
+        sys.exit(1)
     except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(130)

@@ -64,6 +64,7 @@ def train(
     from awbench.training import train as run_training
 
     if resume is not None:
+        resume = resume.resolve()  # `--resume .` names the run folder by its real name
         config = load_config(resume)
         config.out, config.name = str(resume.parent), resume.name
         config.epochs = epochs if epochs is not None else config.epochs

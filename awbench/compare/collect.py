@@ -174,6 +174,14 @@ def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnin
     clean = _fraction(summary.get("clean_accuracy"), "clean_accuracy", path, warnings)
     clean = clean_attack if math.isnan(clean) else clean
     worst = _fraction(summary.get("worst_case_accuracy"), "worst_case_accuracy", path, warnings)
+    if not robust:  # only the clean pseudo-attack ran (its "worst case" is the clean accuracy): no robustness
+        worst = math.nan
+    elif summary.get("cascade") is True:
+        # Each attack met only the survivors of the previous ones: its number is not comparable with the
+        # same attack's in other evaluations; the worst case is.
+        _warn(warnings, f"{path}: a --cascade evaluation; its per-attack accuracies mean 'after the cascade' "
+                        "and are left out, its worst case is compared")
+        robust = {}
     if math.isnan(worst) and robust:
         # An upper bound of the per-sample worst case, which the summary should have held; say so.
         worst = min(robust.values())

@@ -23,8 +23,8 @@ DEFAULT_EPS = {Norm.LINF: 8 / 255, Norm.L2: 0.5}
 
 def default_out(checkpoint_path: Path) -> Path:
     """An `eval-<timestamp>` folder inside the checkpoint's run folder (never an existing one)."""
-    if str(checkpoint_path).startswith("zoo:"):  # a zoo checkpoint has no run folder: runs/<zoo name>/
-        run_folder = Path("runs") / str(checkpoint_path)[4:]
+    if str(checkpoint_path).startswith("zoo:"):  # no run folder; and zoo names are also default run names
+        run_folder = Path("runs") / f"zoo-{str(checkpoint_path)[4:]}"
     else:
         run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
     base = run_folder / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
@@ -40,10 +40,13 @@ def _threat(eps: float | str | None, norm: str | Norm | None, metadata: dict[str
     norm = norm if isinstance(norm, Norm) else Norm.parse(norm if norm is not None else metadata.get("norm") or "Linf")
     if eps is not None:
         return ThreatModel(norm, parse_eps(eps))
-    trained = metadata.get("eps")
+    try:
+        trained = float(metadata.get("eps") or 0)
+    except (TypeError, ValueError):
+        raise CheckpointError(f"{metadata['checkpoint_path']} records an eps that is not a number "
+                              f"({metadata.get('eps')!r}); give --eps") from None
     same_norm = Norm.parse(metadata.get("norm") or "Linf") is norm
-    value = float(trained) if trained and same_norm and 0 < float(trained) <= 1 else DEFAULT_EPS[norm]
-    return ThreatModel(norm, value)
+    return ThreatModel(norm, trained if same_norm and 0 < trained <= 1 else DEFAULT_EPS[norm])
 
 
 def evaluate_checkpoint(

@@ -76,18 +76,22 @@ class RunFolder:
 
     def save_epoch(self, model, optimizer, scheduler, method, metadata: dict[str, Any], row: dict[str, Any], *,
                    best: float, is_best: bool) -> None:
-        """Log the epoch's row, then write checkpoint.pt (with training state) and, if best, best.pt."""
+        """Log the epoch's row, write best.pt if the epoch is the best, then checkpoint.pt (with training state).
+
+        checkpoint.pt comes last because it marks the epoch as done: a run killed before it redoes the epoch
+        (and rewrites best.pt), so best.pt is never older than what checkpoint.pt says was finished.
+        """
         rows = [r for r in self.read_log() if int(r["epoch"]) < row["epoch"]] + [row]
         self.write_log(rows)
+        if is_best:
+            selected = {**metadata, "selected_by": "val_pgd_acc" if not math.isnan(row.get("val_pgd_acc", math.nan))
+                        else "last"}
+            checkpoint.save(self.best_path, model, selected)
         training_state = {
             "epoch": row["epoch"], "best": best, "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "method": method.state_dict(), "rng": torch.get_rng_state(),
         }
         checkpoint.save(self.checkpoint_path, model, metadata, training_state)
-        if is_best:
-            selected = {**metadata, "selected_by": "val_pgd_acc" if not math.isnan(row.get("val_pgd_acc", math.nan))
-                        else "last"}
-            checkpoint.save(self.best_path, model, selected)
 
     def restore(self, model, optimizer, scheduler, method) -> tuple[int, float]:
         """Load the last checkpoint's weights and training state; return (epochs done, best score)."""
