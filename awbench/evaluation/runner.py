@@ -295,9 +295,11 @@ def evaluate_model(
             for message in dict.fromkeys(record.flags):
                 console.print(f"[yellow]AutoAttack flag:[/] {message}")
     results["checks"].update(checks_module.order_checks(clean_accuracy, robust, worst_case))
+    advice = ("" if "autoattack" in records else "; add -a autoattack: APGD found more adversarial examples "
+              "on an AW-Net than the PGD-based attacks, adaptive included")
     results["checks"]["dynamic"] = (
         checks_module.check("flag", "dynamic model (input-dependent weights): the adaptive attack ran and enters "
-                                    "the worst case; AutoAttack alone is not a sufficient evaluation")
+                                    "the worst case; AutoAttack alone is not a sufficient evaluation" + advice)
         if is_dynamic else checks_module.check("pass", "static model"))
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
