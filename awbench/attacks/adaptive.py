@@ -60,19 +60,17 @@ class Adaptive(GradientAttack):
         with router.pinned("clean"):
             # Early stop would judge on the pinned network, which is not the one under test: run all steps.
             candidates["transfer"] = self.pgd(model, x, y, loss="ce", early_stop=False)
-        extras: dict[str, torch.Tensor] = {}
-        with torch.no_grad():  # per sample, the first candidate that fools the model (else the first one)
-            for name, candidate in candidates.items():
-                fooled = model(candidate).argmax(1) != y
-                candidate_detection = _detection_logit(router, len(y)).float()
-                extras[f"survived_{name}"] = (~fooled).float()
-                if not extras.keys() - {f"survived_{name}"}:  # the first candidate
-                    x_adv, detection, fooled_any = candidate.clone(), candidate_detection, fooled
-                    continue
-                take = fooled & ~fooled_any
-                x_adv[take] = candidate[take]
-                detection = torch.where(take, candidate_detection, detection)
-                fooled_any |= fooled
+        with torch.no_grad():
+            fooled, detections = [], []
+            for candidate in candidates.values():
+                fooled.append(model(candidate).argmax(1) != y)
+                detections.append(_detection_logit(router, len(y)).float())
+            fooled, detections = torch.stack(fooled), torch.stack(detections)  # [candidate, sample]
+            chosen = fooled.int().argmax(0)  # per sample, the first candidate that fools it (none: the first)
+            samples = torch.arange(len(y), device=y.device)
+            x_adv = torch.stack(list(candidates.values()))[chosen, samples]
+            detection = detections[chosen, samples]
+        extras = {f"survived_{name}": (~flags).float() for name, flags in zip(candidates, fooled)}
         return AttackOutput(x_adv, extras={**extras, "p_adversarial": torch.sigmoid(detection)})
 
     def summarize(self, extras: dict[str, torch.Tensor], n_examples: int) -> dict[str, Any]:

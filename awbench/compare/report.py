@@ -169,10 +169,10 @@ def print_table(frame: pd.DataFrame, title: str) -> None:
             if Measurement.get(console, console.options.update_width(10_000), table).maximum <= console.width:
                 break
         console.print(table)
-        moved_checks = [f"{run}: {checks}" for run, checks in zip(shown["run"], shown.get("checks", [])) if checks
-                        and "checks" not in candidate.columns]
-        if moved_checks:
-            console.print("checks: " + "; ".join(escape(line) for line in moved_checks))
+        if "checks" in shown.columns and "checks" not in candidate.columns:  # dropped to fit: say it below
+            moved = [f"{run}: {checks}" for run, checks in zip(shown["run"], shown["checks"]) if checks]
+            if moved:
+                console.print("checks: " + "; ".join(escape(line) for line in moved))
 
 
 def _rich_table(shown: pd.DataFrame, members: pd.DataFrame, title: str, numeric: set[str]) -> Table:
