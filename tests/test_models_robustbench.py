@@ -80,3 +80,23 @@ def test_unsafe_robustbench_file_is_refused_before_robustbench_reads_it(tmp_path
     torch.save({"state_dict": {"x": Payload()}}, path)
     with pytest.raises(CheckpointError, match="refused"):
         checkpoint.load(f"rb:{MODEL_ID}", "cpu", ModelOptions(model_dir=tmp_path))
+
+
+def test_rb_model_evaluates_end_to_end_with_the_leaderboard_threat_model(model_dir, data_dir, run_cli, tmp_path):
+    import json
+
+    code, out, err = run_cli("eval", f"rb:{MODEL_ID}", "--model-dir", model_dir, "-a", "fgsm", "--n-examples", "10",
+                             "--data-dir", data_dir, "--out", tmp_path / "eval", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["eps"] == 8 / 255 and summary["norm"] == "Linf" and summary["model"] == "WideResNet-28-4"
+    assert summary["source"]["model_card"]["model_id"] == MODEL_ID and summary["run"] == f"rb-{MODEL_ID}"
+    assert summary["checks"]["outputs_are_logits"]["status"] == "pass"
+
+
+def test_rb_model_serves_as_an_awnet_teacher(model_dir, monkeypatch):
+    from awbench.training.methods.awnet import _frozen_teacher
+
+    monkeypatch.setenv("AWBENCH_MODELS", str(model_dir))
+    teacher = _frozen_teacher(f"rb:{MODEL_ID}", torch.device("cpu"))
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())

@@ -21,6 +21,7 @@ from awbench.errors import UnknownNameError
 REFERENCES = ("robustbench",)
 PUBLISHED = "published"
 AUTOATTACK = "robust_autoattack"
+MAX_LABELS = 5
 EPS_TOLERANCE = 5e-4  # RobustBench writes some 8/255 budgets as 0.031
 FULL_TEST_SET = {"cifar10": 10_000, "cifar100": 10_000, "imagenet": 5_000}
 _STYLES = {  # (marker, label); all grey, so the user's runs stay the colourful points
@@ -100,10 +101,15 @@ def draw_published(ax: Axes, rows: pd.DataFrame) -> None:
         if chosen.any():
             ax.scatter(robust[chosen], clean[chosen], marker=marker, s=28, color="0.6", alpha=0.8, zorder=1,
                        label=legend)
+    # Label the leaderboard's own front (reliable entries): the published state of the art at this budget.
     reliable = ~rows["method"].str.contains("unreliable").to_numpy()
-    front = pareto_front(np.where(reliable, clean, math.nan), robust)
-    for x, y, name in zip(robust[front], clean[front], rows["run"].to_numpy()[front]):
-        ax.annotate(str(name), (x, y), xytext=(4, -9), textcoords="offset points", fontsize=6, color="0.4")
+    front = np.flatnonzero(pareto_front(np.where(reliable, clean, math.nan), robust))
+    front = front[np.argsort(-robust[front])][:MAX_LABELS]
+    for step, index in enumerate(front[np.argsort(-clean[front])]):
+        # Left of the points, one line lower each: front members sit close together at the top right.
+        ax.annotate(str(rows["run"].iloc[index]), (robust[index], clean[index]), xytext=(-6, -10 * step - 3),
+                    textcoords="offset points", fontsize=6, color="0.35", ha="right",
+                    arrowprops={"arrowstyle": "-", "color": "0.7", "linewidth": 0.5})
     low_x, high_x = ax.get_xlim()
     low_y, high_y = ax.get_ylim()
     ax.set_xlim(min(low_x, float(robust.min()) - 2), max(high_x, min(float(robust.max()) + 12, 102.0)))
