@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import json
 import sys
 import textwrap
@@ -251,17 +250,29 @@ def test_leaderboard_is_package_data_with_its_source():
 
 
 def test_rb_without_robustbench_names_the_extra(monkeypatch):
-    real_import = builtins.__import__
-
-    def no_robustbench(name, *args, **kwargs):
-        if name == "robustbench" or name.startswith("robustbench."):
-            raise ImportError(f"No module named '{name}'")
-        return real_import(name, *args, **kwargs)
-
+    # None in sys.modules is how Python says "not installed": `import robustbench` raises ModuleNotFoundError.
     for name in [name for name in sys.modules if name == "robustbench" or name.startswith("robustbench.")]:
         monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setattr(builtins, "__import__", no_robustbench)
+    monkeypatch.setitem(sys.modules, "robustbench", None)
+    monkeypatch.setitem(sys.modules, "robustbench.utils", None)
     with pytest.raises(AwbenchError) as error:
         checkpoint.load("rb:Standard")
-    message = str(error.value)
-    assert "pip install 'awbench[robustbench]'" in message and "\n" not in message
+    assert str(error.value) == "rb: models need the robustbench package: pip install 'awbench[robustbench]'"
+
+
+def test_rb_with_a_broken_robustbench_install_says_why(monkeypatch):
+    import importlib
+
+    from awbench.models import robustbench_source
+
+    real = importlib.import_module
+
+    def broken(name, *args, **kwargs):
+        if name == "robustbench.utils":
+            raise ModuleNotFoundError("No module named 'pkg_resources'")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(robustbench_source.importlib, "import_module", broken)
+    monkeypatch.setattr(robustbench_source.importlib.util, "find_spec", lambda name: object())
+    with pytest.raises(AwbenchError, match="installed but cannot be imported .*pkg_resources"):
+        checkpoint.load("rb:Standard")

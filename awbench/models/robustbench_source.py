@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,11 @@ def import_robustbench() -> Any:
         with contextlib.redirect_stdout(sys.stderr), _quiet_warnings():
             return importlib.import_module("robustbench.utils")
     except ImportError as error:
-        raise RobustbenchMissingError(f"rb: models need the robustbench package: {EXTRA} ({error})") from None
+        if importlib.util.find_spec("robustbench") is None:
+            raise RobustbenchMissingError(f"rb: models need the robustbench package: {EXTRA}") from None
+        # Installed, but one of its own imports is missing (pkg_resources needs setuptools<81, timm, gdown...).
+        raise RobustbenchMissingError(f"robustbench is installed but cannot be imported ({error}); reinstall the "
+                                      f"extra: {EXTRA} 'setuptools<81'") from None
 
 
 @contextlib.contextmanager
