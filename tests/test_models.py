@@ -199,9 +199,9 @@ def test_factory_and_torchvision_evaluate_end_to_end(tmp_path, factory, data_dir
     import torchvision
 
     source, weights = factory
-    code, out, err = run_cli("eval", f"{source}:build", "--weights", weights, "--normalized-inside", "--model-arg",
-                             "width=4", "-a", "pgd", "--steps", "2", "--n-examples", "20", "--data-dir", data_dir,
-                             "--out", tmp_path / "eval-factory", "--json")
+    code, out, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside",
+                             "--model-arg", "width=4", "-a", "pgd", "--steps", "2", "--n-examples", "20",
+                             "--data-dir", data_dir, "--out", tmp_path / "eval-factory", "--json")
     assert code == 0, err
     summary = json.loads(out)
     assert summary["source"]["weights_sha256"] == checkpoint_sha(weights) and summary["run"] == "my_net.build"
@@ -276,3 +276,11 @@ def test_rb_with_a_broken_robustbench_install_says_why(monkeypatch):
     monkeypatch.setattr(robustbench_source.importlib.util, "find_spec", lambda name: object())
     with pytest.raises(AwbenchError, match="installed but cannot be imported .*pkg_resources"):
         checkpoint.load("rb:Standard")
+
+
+def test_eval_takes_a_checkpoint_or_model_not_both(run_cli, factory):
+    source, _ = factory
+    code, _, err = run_cli("eval", "x.pt", "--model", f"{source}:build")
+    assert code != 0 and "not both" in err and "Traceback" not in err
+    code, _, err = run_cli("eval")
+    assert code != 0 and "Missing argument 'CHECKPOINT'" in err
