@@ -284,3 +284,26 @@ def test_eval_takes_a_checkpoint_or_model_not_both(run_cli, factory):
     assert code != 0 and "not both" in err and "Traceback" not in err
     code, _, err = run_cli("eval")
     assert code != 0 and "Missing argument 'CHECKPOINT'" in err
+
+
+def test_factory_file_imports_its_neighbours_and_modules_import_from_the_working_folder(tmp_path, monkeypatch):
+    (tmp_path / "blocks.py").write_text("import torch\ndef head():\n    return torch.nn.Linear(3, 10)\n")
+    (tmp_path / "net.py").write_text("import torch\nfrom blocks import head\n"
+                                     "def build():\n    return torch.nn.Sequential(torch.nn.Flatten(1, -1), "
+                                     "torch.nn.LazyLinear(3), head())\n")
+    model, _ = checkpoint.load(f"{tmp_path / 'net.py'}:build", "cpu", ModelOptions(normalized_inside=True))
+    assert str(tmp_path) not in sys.path and model(torch.rand(2, 3, 4, 4)).shape == (2, 10)
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "nets.py").write_text("import torch\ndef build():\n    return torch.nn.Linear(3, 10)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    _, metadata = checkpoint.load("mypkg.nets:build", "cpu", ModelOptions(normalized_inside=True))
+    assert metadata["source"]["module"] == "mypkg.nets" and metadata["source"]["weights_sha256"] is None
+    with pytest.raises(AwbenchError, match="has no function 'make'; it defines: build"):
+        checkpoint.load("mypkg.nets:make", "cpu", ModelOptions(normalized_inside=True))
+
+
+def test_options_of_other_sources_are_refused_for_rb():
+    with pytest.raises(AwbenchError, match="--weights --mean do\\(es\\) not apply to rb: models"):
+        checkpoint.load("rb:Standard", "cpu", ModelOptions(weights=Path("w.pt"), mean=(0.5,)))

@@ -6,12 +6,14 @@ with weights_only, so no code ever runs from a weights file.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
 import inspect
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,17 +44,33 @@ def _import(module: str) -> tuple[Any, dict[str, Any]]:
         loaded = importlib.util.module_from_spec(spec)
         sys.modules[name] = loaded  # dataclasses and pickling look the module up by name
         try:
-            spec.loader.exec_module(loaded)
+            with _importable_from(path.resolve().parent):  # the file may import its neighbours
+                spec.loader.exec_module(loaded)
         except Exception as error:
             sys.modules.pop(name, None)
             raise AwbenchError(f"importing {path} failed: {type(error).__name__}: {error}") from None
         return loaded, {"file": str(path.resolve()), "file_sha256": sha256_of(path)}
     try:
-        loaded = importlib.import_module(module)
+        with _importable_from(Path.cwd()):  # the `awbench` script, unlike python -m, does not put . on sys.path
+            loaded = importlib.import_module(module)
     except ImportError as error:
         raise AwbenchError(f"cannot import module '{module}' for the model factory ({error})") from None
     origin = getattr(loaded, "__file__", None)
     return loaded, {"module": module, **({"file": origin, "file_sha256": sha256_of(Path(origin))} if origin else {})}
+
+
+@contextlib.contextmanager
+def _importable_from(folder: Path) -> Iterator[None]:
+    """`folder` on sys.path while the user's code is imported, and off it afterwards."""
+    entry = str(folder)
+    added = entry not in sys.path
+    if added:
+        sys.path.insert(0, entry)
+    try:
+        yield
+    finally:
+        if added and entry in sys.path:
+            sys.path.remove(entry)
 
 
 def load(reference: str, options: ModelOptions, device: torch.device | str) -> tuple[nn.Module, dict[str, Any]]:
