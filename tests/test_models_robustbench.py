@@ -13,7 +13,7 @@ from awbench.models.robustbench_source import RobustbenchMissingError, import_ro
 try:
     utils = import_robustbench()
 except RobustbenchMissingError as missing:
-    pytest.skip(f"robustbench is not installed ({missing}); CI installs the extra", allow_module_level=True)
+    pytest.skip(f"robustbench unavailable: {missing} (CI installs the extra)", allow_module_level=True)
 
 MODEL_ID = "Ding2020MMA"  # a WideResNet-28-4: the smallest CIFAR-10 Linf architecture RobustBench loads
 
