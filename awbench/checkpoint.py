@@ -136,8 +136,16 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
                               f"{' '.join(str(error).split())[:160]})") from None
 
 
-def load(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model from the checkpoint's metadata alone and load its weights; eval mode."""
+def load(path: str | Path, device: torch.device | str = "cpu", options: Any = None) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild the model from the checkpoint's metadata alone and load its weights; eval mode.
+
+    `rb:`, `tv:` and factory references (`file.py:build`) go to awbench.models, with `options`
+    (an awbench.models.ModelOptions: weights, normalisation, classes).
+    """
+    from awbench import models  # late: awbench.models loads through awbench.zoo, which imports this module
+
+    if models.is_foreign(path):
+        return models.load(path, options, device)
     payload = read(path)
     metadata = dict(payload["metadata"])
     model = build_model(metadata)

@@ -35,6 +35,9 @@ def compare(
         str, typer.Option("--format", "-f", help="Comma-separated table formats: csv, md, tex.")
     ] = "csv,md,tex",
     plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw pareto.png and pareto.svg.")] = True,
+    reference: Annotated[str | None, typer.Option(
+        help="robustbench: add the published leaderboard entries of the same dataset/norm/eps (grey points, "
+             "method 'published').")] = None,
 ) -> None:
     """Tabulate every run and evaluation under RUNS_DIR and mark the accuracy-robustness Pareto front.
 
@@ -47,6 +50,9 @@ def compare(
       awbench compare runs/
 
       awbench compare runs/ --metric autoattack --weight 0.7 --out results/ --format csv,md
+
+      awbench compare runs/ --reference robustbench
     """
-    result = compare_runs(runs_dir, metric=metric, weight=weight, out=out, formats=table_formats, plot=plot)
+    result = compare_runs(runs_dir, metric=metric, weight=weight, out=out, formats=table_formats, plot=plot,
+                          reference=reference)
     print_comparison(result)

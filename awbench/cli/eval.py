@@ -16,6 +16,9 @@ EPILOG = (
     "  awbench eval runs/x/best.pt -a fgsm -a pgd -a cw -a autoattack --eps 8/255 --n-examples 500 --cascade\n\n"
     "  awbench eval runs/x/best.pt --attack pgd --attack cw-l2 --norm L2 --eps 0.5 --steps 50\n\n"
     "  awbench eval runs/x/best.pt --attack autoattack --out runs/x/eval-aa --json > summary.json\n\n"
+    "  awbench eval rb:Carmon2019Unlabeled --model-dir models/ -a autoattack\n\n"
+    "  awbench eval --model my_net.py:build --weights net.pt --normalized-inside -a pgd\n\n"
+    "  awbench eval tv:resnet18 --weights r18.pt --mean 0.49,0.48,0.45 --std 0.25,0.24,0.26\n\n"
     "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
     "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
     "the adaptive attack. Exits 1 when a self-check fails."
@@ -24,7 +27,9 @@ EPILOG = (
 
 @app.command("eval", epilog=EPILOG)
 def eval_command(
-    checkpoint: Annotated[Path, typer.Argument(help="A checkpoint .pt or a run folder (best.pt, else checkpoint.pt).")],
+    checkpoint: Annotated[Path | None, typer.Argument(
+        help="A checkpoint .pt, a run folder (best.pt, else checkpoint.pt), zoo:NAME, rb:MODEL_ID (RobustBench), "
+             "tv:ARCH (torchvision) or FILE.py:FUNCTION / package.module:FUNCTION (your model factory).")] = None,
     attack: Annotated[list[str] | None, typer.Option(
         "--attack", "-a", help="clean | fgsm | pgd | cw | cw-l2 | autoattack | adaptive; repeat for several "
                                "(default: pgd).")] = None,
@@ -56,18 +61,45 @@ def eval_command(
         help="torch.compile the model first (opt-in; pays off on GPUs for long evaluations, costs about a "
              "minute of compilation on a CPU).")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
+    weights: Annotated[Path | None, typer.Option(
+        help="tv: / factory models: a state dict (read with weights_only; no code runs from it).")] = None,
+    mean: Annotated[str | None, typer.Option(
+        help="tv: / factory: the model expects (x-mean)/std; awbench adds it in front, e.g. 0.49,0.48,0.45.")] = None,
+    std: Annotated[str | None, typer.Option(help="tv: / factory: see --mean, e.g. 0.25,0.24,0.26.")] = None,
+    normalized_inside: Annotated[bool, typer.Option(
+        help="tv: / factory: the model takes images in [0, 1] and normalises them itself.")] = False,
+    num_classes: Annotated[int | None, typer.Option(
+        help="tv: / factory: outputs per image (default: the dataset's).")] = None,
+    model_arg: Annotated[list[str] | None, typer.Option(
+        help="factory / tv: a keyword argument, e.g. depth=28; repeat.")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        help="tv: / factory: the dataset to evaluate on (default cifar10).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Instead of CHECKPOINT: your model factory FILE.py:FUNCTION or package.module:FUNCTION "
+                        "(or rb:/tv:), with --weights.")] = None,
+    model_dir: Annotated[Path | None, typer.Option(
+        help="rb: weights folder, RobustBench layout <dir>/<dataset>/<threat>/<MODEL_ID>.pt "
+             "(env: AWBENCH_MODELS).")] = None,
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
     from awbench.distributed import is_main_process
     from awbench.evaluation import evaluate_checkpoint, failed_checks, print_summary
+    from awbench.models.options import ModelOptions, parse_floats, parse_model_args
     from awbench.threat import parse_eps
 
+    if (checkpoint is None) == (model is None):
+        raise typer.BadParameter("Missing argument 'CHECKPOINT' (or --model FILE.py:FUNCTION)" if model is None
+                                 else "give CHECKPOINT or --model, not both")
+    reference = checkpoint if model is None else model
     summary = evaluate_checkpoint(
-        checkpoint, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
+        reference, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
         amp=amp, compile=compile,
+        model_options=ModelOptions(weights=weights, mean=parse_floats(mean, "mean"), std=parse_floats(std, "std"),
+                                   normalized_inside=normalized_inside, num_classes=num_classes, dataset=dataset,
+                                   model_args=parse_model_args(model_arg), model_dir=model_dir),
     )
     if not is_main_process():
         return

@@ -15,9 +15,19 @@ zoo_app = typer.Typer(help="Browse the model zoo: architectures and published ch
 app.add_typer(zoo_app, name="zoo")
 
 
-@zoo_app.command("list", epilog="Example:\n\n  awbench zoo list")
-def list_zoo() -> None:
-    """List registered architectures and published checkpoints."""
+@zoo_app.command("list", epilog="Examples:\n\n  awbench zoo list\n\n  awbench zoo list --published --dataset cifar10 "
+                                 "--threat Linf")
+def list_zoo(
+    published: Annotated[bool, typer.Option(help="List RobustBench's published models (rb:MODEL_ID) instead.")] = False,
+    dataset: Annotated[str | None, typer.Option(help="--published: cifar10 | cifar100 | imagenet.")] = None,
+    threat: Annotated[str | None, typer.Option(help="--published: Linf | L2.")] = None,
+) -> None:
+    """List registered architectures and published checkpoints (--published: RobustBench's leaderboard)."""
+    if published:
+        from awbench.models.published import print_published
+
+        print_published(dataset, threat)
+        return
     import model_zoo
     from awbench.compare.pareto import format_eps
     from model_zoo.manifest import entries

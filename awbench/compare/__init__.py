@@ -22,6 +22,7 @@ from rich.markup import escape
 from awbench.compare.collect import ROBUST_PREFIX, collect_runs, robust_column
 from awbench.compare.pareto import NOT_EVALUATED, failed_checks, group_labels, mark_pareto, pareto_front
 from awbench.compare.plot import plot_pareto
+from awbench.compare.reference import add_published, check_reference
 from awbench.compare.report import parse_formats, print_table, read_comparison, write_tables
 from awbench.console import console
 from awbench.errors import AwbenchError, UnknownNameError
@@ -68,16 +69,19 @@ def compare_runs(
     out: str | Path | None = None,
     formats: str | Iterable[str] = ("csv", "md", "tex"),
     plot: bool = True,
+    reference: str | None = None,
 ) -> ComparisonResult:
     """Read every run and evaluation under `runs_dir`, flag the Pareto fronts, write tables and plots.
 
     `metric` is the robust accuracy the fronts and WRA use ('worst' or an attack name found in the data);
     `out` defaults to `runs_dir`. Raises AwbenchError for a missing or empty folder, an unknown metric or
-    format, or a weight outside [0, 1].
+    format, or a weight outside [0, 1]. `reference="robustbench"` adds the published leaderboard entries of
+    the same dataset/norm/eps as rows marked "published" and grey points (awbench.compare.reference).
     """
     if not isinstance(weight, (int, float)) or math.isnan(weight) or not 0.0 <= weight <= 1.0:
         raise AwbenchError(f"--weight must lie in [0, 1] (WRA_w = w*clean + (1-w)*robust); got {weight}")
     table_formats = parse_formats(formats)
+    reference = check_reference(reference)
     collection = collect_runs(runs_dir)
     frame = collection.frame
     robust = metric_column(metric, frame)
@@ -85,6 +89,9 @@ def compare_runs(
 
     frame = _with_comparison_columns(frame, robust, wra_column(float(weight), metric_name), float(weight))
     notes = _notes(frame, robust, metric_name, float(weight))
+    if reference:
+        frame, note = add_published(frame, robust, wra_column(float(weight), metric_name), float(weight))
+        notes.append(note)
     out_dir = Path(out) if out is not None else Path(runs_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise AwbenchError(f"--out {out_dir} is a file, not a folder")

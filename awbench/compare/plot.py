@@ -17,6 +17,7 @@ from matplotlib.ticker import PercentFormatter
 
 from awbench.checkpoint import atomic_write
 from awbench.compare.pareto import failed_checks
+from awbench.compare.reference import draw_published, is_published
 
 PLOT_STEM = "pareto"
 DPI = 100
@@ -53,8 +54,10 @@ def plot_pareto(frame: pd.DataFrame, robust_column: str, metric_label: str, out_
     figure = Figure(figsize=figure_size(len(groups)), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
+    published = is_published(scored)  # reference rows (compare --reference): grey, never on a front
     for ax, group in zip(axes, groups, strict=False):
-        _draw_group(ax, scored[scored["group"] == group], robust_column, metric_label, group)
+        _draw_group(ax, scored[(scored["group"] == group) & ~published], robust_column, metric_label, group)
+        draw_published(ax, frame[is_published(frame) & (frame["group"] == group)])
     for ax in axes[len(groups) :]:
         ax.set_axis_off()
     if len(groups) > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
 from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.models import ModelOptions, is_foreign
+from awbench.models.checks import output_checks
 from awbench.threat import Norm, ThreatModel, parse_eps
 
 DEFAULT_BATCH_SIZE = {"cpu": 256, "cuda": 1024}
@@ -25,6 +28,8 @@ def default_out(checkpoint_path: Path) -> Path:
     """An `eval-<timestamp>` folder inside the checkpoint's run folder (never an existing one)."""
     if str(checkpoint_path).startswith("zoo:"):  # no run folder; and zoo names are also default run names
         run_folder = Path("runs") / f"zoo-{str(checkpoint_path)[4:]}"
+    elif is_foreign(checkpoint_path):  # rb:, tv:, file.py:build: runs/rb-cifar10-Linf-NAME, ...
+        run_folder = Path("runs") / re.sub(r"[^\w.-]+", "-", str(checkpoint_path)).strip("-")
     else:
         run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
     base = run_folder / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
@@ -65,6 +70,7 @@ def evaluate_checkpoint(
     show_progress: bool = True,
     amp: bool = False,
     compile: bool | str = False,
+    model_options: ModelOptions | None = None,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -74,7 +80,8 @@ def evaluate_checkpoint(
     checkpoint's training threat model. `batch_size` defaults to 256 on CPU, 1024 on CUDA. `attacks`: names
     from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `compile` (opt-in):
     torch.compile the model, True for inductor or a backend name; the first batches pay for the
-    compilation. `attack_options`: fields of
+    compilation. `model_options`: weights, normalisation and classes of an `rb:`, `tv:` or factory
+    (`file.py:build`) model, which also get the foreign-model checks. `attack_options`: fields of
     `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
     aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
 
@@ -103,7 +110,7 @@ def evaluate_checkpoint(
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
-    model, metadata = checkpoints.load(checkpoint, torch_device)
+    model, metadata = checkpoints.load(checkpoint, torch_device, model_options)
     threat = _threat(eps, norm, metadata)
     attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
     for attack in attack_objects:
@@ -113,6 +120,7 @@ def evaluate_checkpoint(
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
+    model_checks = output_checks(model, x, metadata, torch_device)  # foreign models only: logits [N, classes]
 
     out_path = distributed.broadcast_object(world, Path(out) if out is not None else default_out(Path(checkpoint)))
     if world.is_main:
@@ -127,6 +135,7 @@ def evaluate_checkpoint(
                       f"--out {out_path} to resume")
         raise
     per_sample = results.pop("per_sample")
+    results["checks"] = {**model_checks, **results["checks"]}
     summary = {
         "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],
         "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value, "split": "test",
@@ -134,6 +143,7 @@ def evaluate_checkpoint(
         "device": str(torch_device), "batch_size": batch_size, "versions": versions(),
         "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
         "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
+        **({"source": metadata["source"]} if "source" in metadata else {}),
     }
     if world.is_main:
         write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))

@@ -1,0 +1,114 @@
+"""`awbench export EVAL_DIR --format robustbench`: an evaluation's summary.json in another project's format.
+
+RobustBench's model_info JSON (model_info/<dataset>/<threat_model>/<MODEL_ID>.json in its repository) holds
+link, name, authors, additional_data, number_forward_passes, dataset, venue, architecture, eps ("8/255"),
+clean_acc, reported and autoattack_acc, accuracies as percentage strings with two decimals ("89.69").
+What awbench cannot know (the paper, its authors, its own number) is left null and named, for the user.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from awbench.checkpoint import atomic_write
+from awbench.errors import AwbenchError, UnknownNameError
+
+ROBUSTBENCH_FIELDS = ("link", "name", "authors", "additional_data", "number_forward_passes", "dataset", "venue",
+                      "architecture", "eps", "clean_acc", "reported", "autoattack_acc")
+FULL_TEST_SET = 10_000
+
+
+@dataclass
+class Export:
+    """The exported record, the fields left for the user, and what the reader should know about it."""
+
+    record: dict[str, Any]
+    missing: list[str]
+    notes: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+
+def read_summary(eval_dir: str | Path) -> dict[str, Any]:
+    path = Path(eval_dir)
+    path = path if path.name == "summary.json" else path / "summary.json"
+    if not path.is_file():
+        raise AwbenchError(f"no summary.json in {Path(eval_dir)}; give an evaluation folder written by awbench eval")
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise AwbenchError(f"cannot read {path}: {error}") from None
+    if not isinstance(summary, dict) or "clean_accuracy" not in summary:
+        raise AwbenchError(f"{path} is not an awbench evaluation summary (no clean_accuracy)")
+    return summary
+
+
+def _percent(value: Any) -> str | None:
+    return f"{100 * value:.2f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _eps(eps: Any, norm: Any) -> str | None:
+    if not isinstance(eps, (int, float)):
+        return None
+    if norm == "Linf" and eps > 0 and abs(eps * 255 - round(eps * 255)) < 1e-6:
+        return f"{round(eps * 255)}/255"
+    return f"{eps:g}"
+
+
+def to_robustbench(summary: dict[str, Any]) -> Export:
+    """RobustBench's model_info fields from an awbench evaluation summary."""
+    source = summary.get("source") or {}
+    card = source.get("model_card") or {}
+    awbench_trained = not source  # awbench trains on the named dataset alone
+    robust = summary.get("robust_accuracy") or {}
+    deterministic = (summary.get("checks") or {}).get("deterministic", {}).get("status") == "pass"
+    record = {
+        "link": card.get("link") or None, "name": card.get("paper"), "authors": None,
+        "additional_data": False if awbench_trained else card.get("additional_data"),
+        "number_forward_passes": 1 if deterministic else None, "dataset": summary.get("dataset"),
+        "venue": card.get("venue") or None, "architecture": card.get("architecture") or summary.get("model"),
+        "eps": _eps(summary.get("eps"), summary.get("norm")), "clean_acc": _percent(summary.get("clean_accuracy")),
+        "reported": None, "autoattack_acc": _percent(robust.get("autoattack")),
+    }
+    notes = []
+    if robust.get("autoattack") is None:
+        notes.append("autoattack_acc is null: this evaluation did not run AutoAttack (awbench eval -a autoattack)")
+    elif (summary.get("details") or {}).get("autoattack", {}).get("settings", {}).get("version", "standard") \
+            != "standard":
+        notes.append("RobustBench ranks standard AutoAttack; this evaluation ran another version")
+    if isinstance(summary.get("n_examples"), int) and summary["n_examples"] < FULL_TEST_SET:
+        notes.append(f"measured on {summary['n_examples']} test examples; RobustBench uses the full test set "
+                     f"({FULL_TEST_SET}): rerun with --n-examples {FULL_TEST_SET} before submitting")
+    if summary.get("cascade"):
+        notes.append("a --cascade evaluation: per-attack numbers mean 'after the cascade'")
+    failed = [name for name, check in (summary.get("checks") or {}).items() if check.get("status") != "pass"]
+    if failed:
+        notes.append(f"self-checks not passed: {', '.join(failed)} (see summary.json)")
+    if not deterministic:
+        notes.append("number_forward_passes is null: the model is not deterministic (or was not checked)")
+    missing = [name for name in ROBUSTBENCH_FIELDS if record[name] is None]
+    return Export(record=record, missing=missing, notes=notes)
+
+
+FORMATS: dict[str, tuple[Callable[[dict[str, Any]], Export], str]] = {
+    "robustbench": (to_robustbench, "robustbench_model_info.json"),
+}
+
+
+def export_evaluation(eval_dir: str | Path, format: str = "robustbench", out: str | Path | None = None) -> Export:
+    """Write the evaluation in `format` to `out` (default: a file in the evaluation folder); the Export."""
+    if format not in FORMATS:
+        raise UnknownNameError("export format", format, FORMATS)
+    convert, file_name = FORMATS[format]
+    result = convert(read_summary(eval_dir))
+    folder = Path(eval_dir).parent if Path(eval_dir).name == "summary.json" else Path(eval_dir)
+    path = Path(out) if out is not None else folder / file_name
+    if path.is_dir():
+        path = path / file_name
+    text = json.dumps(result.record, indent=2) + "\n"
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    result.path = path
+    return result

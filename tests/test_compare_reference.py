@@ -1,0 +1,68 @@
+"""awbench compare --reference robustbench: published leaderboard entries beside the user's runs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from test_compare import EPS_4, EPS_8, write_evaluation, write_run
+
+from awbench.compare import compare_runs
+from awbench.compare.reference import AUTOATTACK, is_published
+from awbench.errors import UnknownNameError
+from awbench.models import leaderboard
+
+
+@pytest.fixture
+def runs(tmp_path):
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "pgd-at"), 0.45, {"pgd": 0.25})
+    write_evaluation(write_run(root, "l2-run", norm="L2", eps=0.5), 0.5, {"pgd": 0.3}, norm="L2", eps=0.5)
+    return root
+
+
+def test_published_rows_match_dataset_norm_and_eps(runs, tmp_path):
+    result = compare_runs(runs, out=tmp_path / "out", reference="robustbench", formats="csv")
+    published = result.frame[is_published(result.frame)]
+    expected_linf = [e for e in leaderboard.select("cifar10", "Linf") if abs(e.eps_value - EPS_8) < 5e-4]
+    expected_l2 = leaderboard.select("cifar10", "L2")
+    assert len(published) == len(expected_linf) + len(expected_l2)
+    assert not any(abs(e.eps_value - EPS_4) < 1e-6 for e in expected_linf)  # 4/255 entries stay out
+    standard = published[published["run"] == "Standard"].iloc[0]
+    assert standard["clean_accuracy"] == pytest.approx(0.9478) and standard[AUTOATTACK] == 0.0
+    assert not published["pareto"].any()
+    own = result.frame[~is_published(result.frame)]
+    assert set(published["group"]) == set(own["group"])  # drawn in the user's panels, not new ones
+    assert any("published RobustBench leaderboard entries" in note for note in result.notes)
+    csv = (tmp_path / "out" / "comparison.csv").read_text()
+    assert "published, extra data" in csv and "published, unreliable" in csv  # distinguishable
+
+
+def test_published_number_never_fills_another_attacks_column(runs, tmp_path):
+    result = compare_runs(runs, out=tmp_path / "out", metric="pgd", reference="robustbench", plot=False,
+                          formats="csv")
+    published = result.frame[is_published(result.frame)]
+    assert published["robust_pgd"].isna().all() and published[AUTOATTACK].notna().all()
+    assert published["WRA_0.5_pgd"].isna().all()
+
+
+def test_plot_with_reference_points_is_drawn(runs, tmp_path):
+    result = compare_runs(runs, out=tmp_path / "out", reference="robustbench", formats="csv")
+    assert (tmp_path / "out" / "pareto.png").stat().st_size > 0
+    svg = (tmp_path / "out" / "pareto.svg").read_text()
+    assert "published (RobustBench, AutoAttack)" in svg  # the legend names the grey points
+    assert result.frame["pareto"].dtype == bool
+
+
+def test_unknown_reference_is_refused(runs, tmp_path):
+    with pytest.raises(UnknownNameError, match="robustbench"):
+        compare_runs(runs, out=tmp_path / "out", reference="paperswithcode")
+
+
+def test_no_matching_entry_says_so(tmp_path):
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "odd"), 0.4, {"pgd": 0.2}, eps=3 / 255)
+    result = compare_runs(root, out=tmp_path / "out", reference="robustbench", plot=False, formats="csv")
+    assert not is_published(result.frame).any()
+    assert any("No RobustBench leaderboard entry matches" in note for note in result.notes)
+    assert not math.isnan(result.frame["clean_accuracy"].iloc[0])
