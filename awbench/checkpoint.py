@@ -112,9 +112,9 @@ def _dimension(metadata: dict[str, Any], key: str, largest: int) -> int:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise CheckpointError(f"checkpoint metadata {key}={value!r} is not a whole number")
+        raise CheckpointError(f"checkpoint metadata cannot describe a model: {key}={value!r} is not a whole number")
     if not 1 <= value <= largest:
-        raise CheckpointError(f"checkpoint metadata {key}={value} is outside 1..{largest:,}")
+        raise CheckpointError(f"checkpoint metadata cannot describe a model: {key}={value} is outside 1..{largest:,}")
     return value
 
 
