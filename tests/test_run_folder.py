@@ -126,3 +126,29 @@ def test_resume_with_a_config_that_is_not_an_object_is_one_line(run_cli, tmp_pat
     run.mkdir()
     (run / "config.json").write_text("[1, 2]")
     _one_line_error(*run_cli("train", "--resume", run)[::2])
+
+
+@pytest.mark.parametrize("interrupted_in_epoch", [1, 2])
+def test_an_interrupted_run_releases_its_lock_and_keeps_only_finished_work(tmp_path, data_dir, monkeypatch,
+                                                                          interrupted_in_epoch):
+    from awbench.training.run_folder import RunFolder
+
+    original = RunFolder.save_epoch
+
+    def interrupted(self, *args, **kwargs):
+        if args[5]["epoch"] == interrupted_in_epoch:
+            raise KeyboardInterrupt
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunFolder, "save_epoch", interrupted)
+    config = TrainConfig(method="standard", epochs=2, subset=32, val_size=0, batch_size=32, data_dir=str(data_dir),
+                         out=str(tmp_path), name="run", device="cpu")
+    with pytest.raises(KeyboardInterrupt):
+        train(config, show_progress=False)
+    run = tmp_path / "run"
+    if interrupted_in_epoch == 1:  # nothing finished: the folder it made is gone
+        assert not run.exists()
+    else:  # epoch 1 is kept, and the folder is free for --resume (in this very process, too)
+        assert (run / "checkpoint.pt").is_file() and not (run / LOCK_FILE).exists()
+        monkeypatch.setattr(RunFolder, "save_epoch", original)
+        train(TrainConfig.from_dict({**config.to_dict(), "name": "run"}), resume=True, show_progress=False)
