@@ -61,7 +61,7 @@ _IMPORTED_AT = time.time()
 
 
 def _temp_pattern(name: str) -> re.Pattern[str]:
-    # `.<name>.<pid>.<random>.tmp` (this module) or `.<name>.<random>.tmp` (awbench before 0.x: no pid).
+    # `.<name>.<pid>.<random>.tmp` (this module) or `.<name>.<random>.tmp` (older awbench: no pid in the name).
     return re.compile(rf"^\.{re.escape(name)}\.(?:(?P<pid>\d+)\.)?[a-z0-9_]{{8}}{re.escape(TEMP_SUFFIX)}$")
 
 
