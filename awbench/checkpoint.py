@@ -10,9 +10,8 @@ unpickled is refused instead of executed.
 
 from __future__ import annotations
 
-import os
+import math
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,29 +21,11 @@ from torch import nn
 import model_zoo
 from awbench import __version__
 from awbench.errors import AwbenchError, CheckpointError
+from awbench.files import atomic_write  # noqa: F401  (imported from here by older code)
 
 FORMAT = "awbench-checkpoint"
 FORMAT_VERSION = 1
 REQUIRED_METADATA = ("architecture", "num_classes", "in_channels", "mean", "std")
-
-
-def atomic_write(path: Path, write: Any) -> None:
-    """Call `write(file_object)` on a temporary file beside `path`, then rename it over `path`.
-
-    A reader (or a run killed half-way) never sees a partial file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(
@@ -119,13 +100,33 @@ def read(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+# Bounds on what metadata may ask to build, checked before any layer is allocated: a corrupt or hostile
+# `num_classes=10**9` would otherwise try to allocate hundreds of GB for the last layer.
+MAX_NUM_CLASSES = 100_000  # ImageNet-21k has 21,841
+MAX_IN_CHANNELS = 1_024
+
+
+def _dimension(metadata: dict[str, Any], key: str, largest: int) -> int:
+    """metadata[key] as a whole number in [1, largest]; CheckpointError otherwise (never truncated)."""
+    value = metadata[key]
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CheckpointError(f"checkpoint metadata cannot describe a model: {key}={value!r} is not a whole number")
+    if not 1 <= value <= largest:
+        raise CheckpointError(f"checkpoint metadata cannot describe a model: {key}={value} is outside 1..{largest:,}")
+    return value
+
+
 def build_model(metadata: dict[str, Any]) -> nn.Module:
-    """The (untrained) model described by checkpoint metadata."""
+    """The (untrained) model described by checkpoint metadata (its sizes checked before anything is built)."""
+    num_classes = _dimension(metadata, "num_classes", MAX_NUM_CLASSES)
+    in_channels = _dimension(metadata, "in_channels", MAX_IN_CHANNELS)
     try:
         return model_zoo.create(
             metadata["architecture"],
-            num_classes=int(metadata["num_classes"]),
-            in_channels=int(metadata["in_channels"]),
+            num_classes=num_classes,
+            in_channels=in_channels,
             mean=metadata["mean"],
             std=metadata["std"],
         )

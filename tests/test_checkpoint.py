@@ -86,3 +86,46 @@ def test_atomic_write_keeps_old_file_when_writer_dies(tmp_path):
         checkpoint.atomic_write(target, dying_writer)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def _with_metadata(tmp_path, **changes):
+    model = model_zoo.create("small-cnn", num_classes=10, in_channels=3)
+    meta = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.0] * 3, "std": [1.0] * 3,
+            "dataset": "cifar10"}
+    path = checkpoint.save(tmp_path / "odd.pt", model, meta)
+    payload = torch.load(path, weights_only=True)
+    payload["metadata"].update(changes)
+    torch.save(payload, path)
+    return path
+
+
+@pytest.mark.parametrize("changes,needle", [
+    ({"num_classes": -1}, "num_classes=-1"),
+    ({"in_channels": -3}, "in_channels=-3"),
+    ({"num_classes": 0}, "num_classes=0"),
+    ({"num_classes": 10**9}, "num_classes=1000000000"),
+    ({"in_channels": 10**7}, "in_channels=10000000"),
+    ({"num_classes": 10.7}, "not a whole number"),
+    ({"num_classes": True}, "not a whole number"),
+    ({"num_classes": "10"}, "not a whole number"),
+    ({"num_classes": float("nan")}, "not a whole number"),
+])
+def test_impossible_model_sizes_are_refused_before_anything_is_built(tmp_path, monkeypatch, changes, needle):
+    path = _with_metadata(tmp_path, **changes)
+    built = []
+    real_create = model_zoo.create
+
+    def recording_create(name, **kwargs):  # a size of 10**9 classes must never reach the allocator
+        built.append(kwargs)
+        assert 1 <= kwargs["num_classes"] <= 100_000 and 1 <= kwargs["in_channels"] <= 1024, kwargs
+        return real_create(name, **kwargs)
+
+    monkeypatch.setattr(model_zoo, "create", recording_create)
+    with pytest.raises(CheckpointError, match=needle):
+        checkpoint.load(path)
+    assert built == []
+
+
+def test_a_whole_float_size_is_read_as_that_number(tmp_path):
+    model, metadata = checkpoint.load(_with_metadata(tmp_path, num_classes=10.0))
+    assert model(torch.zeros(1, 3, 32, 32)).shape == (1, 10)

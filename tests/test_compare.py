@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import struct
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
@@ -392,3 +393,54 @@ def test_a_cascade_evaluation_compares_only_its_worst_case(tmp_path: Path) -> No
     assert math.isnan(frame.loc["cascaded", "robust_cw"]) and frame.loc["cascaded", "worst_case_accuracy"] == 0.2
     assert frame.loc["alone", "pareto"] and not frame.loc["cascaded", "pareto"]
     assert any("cascade" in warning for warning in result.warnings)
+
+
+# --- absurd numbers in a summary, and temporary files of a killed compare -----------------------------------
+
+
+@pytest.mark.parametrize("n_examples", [1e19, 10**30, float("inf"), float("nan"), -5, 0, 2.5, "100", True])
+def test_an_absurd_n_examples_is_ignored_with_a_warning(tmp_path: Path, n_examples: Any) -> None:
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "pgd-at"), 0.41, {"pgd": 0.27})
+    write_evaluation(write_run(root, "odd"), 0.40, {"pgd": 0.25}, n_examples=n_examples)
+    result = compare_runs(root, out=tmp_path / "out", formats=("csv", "md"), plot=False)
+    odd = result.frame[result.frame["run"] == "odd"].iloc[0]
+    assert pd.isna(odd["n_examples"]) and odd["clean_accuracy"] == pytest.approx(0.40)
+    assert any("n_examples" in warning and "odd" in warning for warning in result.warnings)
+    assert read_comparison(tmp_path / "out" / "comparison.csv")["n_examples"].notna().sum() == 1
+
+
+@pytest.mark.parametrize("eps", [float("inf"), -0.1, 10**400, "8/255"])
+def test_an_absurd_eps_is_ignored_with_a_warning(tmp_path: Path, eps: Any) -> None:
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "odd"), 0.40, {"pgd": 0.25}, eps=eps)
+    result = compare_runs(root, out=tmp_path / "out", formats=("csv",), plot=False)
+    assert pd.isna(result.frame["eps"].iloc[0])
+    assert any("eps" in warning for warning in result.warnings)
+
+
+def test_compare_on_absurd_numbers_is_no_traceback_on_the_command_line(run_cli, tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    write_evaluation(write_run(root, "odd"), 0.40, {"pgd": 0.25}, n_examples=1e19)
+    code, _, err = run_cli("compare", root, "--out", tmp_path / "out")
+    assert code == 0 and "Traceback" not in err and "n_examples" in err
+
+
+def test_temporary_files_a_killed_compare_left_are_removed(tmp_path: Path, runs: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    out = tmp_path / "out"
+    out.mkdir()
+    left = [out / f".comparison.csv.{done.pid}.abcd1234.tmp", out / f".pareto.png.{done.pid}.k2j4_x9z.tmp",
+            out / ".comparison.md.q1w2e3r4.tmp"]  # the last: named as awbench did before pids were in names
+    kept = [out / ".notes.md.abcd1234.tmp", out / "comparison.csv.tmp"]  # not ours
+    for path in left + kept:
+        path.write_bytes(b"half")
+        os.utime(path, (1_000_000_000, 1_000_000_000))  # long before this process started
+    compare_runs(runs, out=out, formats=("csv", "md"), plot=True)
+    names = {path.name for path in out.iterdir()}
+    assert not any(path.name in names for path in left)
+    assert all(path.name in names for path in kept)

@@ -34,6 +34,7 @@ AW_NET_METHOD = "awnet"
 AW_NET_MODEL_PREFIX = "aw-"
 
 TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
+MAX_EXAMPLES = 10**9  # more examples than any test set holds: a summary claiming more is corrupt
 
 
 @dataclass
@@ -151,6 +152,28 @@ def _fraction(value: Any, what: str, path: Path, warnings: list[str]) -> float:
     return float(value)
 
 
+def _example_count(value: Any, path: Path, warnings: list[str]) -> int | None:
+    """A number of evaluated examples (a whole number in 1..MAX_EXAMPLES), or None (with a warning)."""
+    if value is None:
+        return None
+    count = _whole_number_or_none(value)
+    if count is None or not 1 <= count <= MAX_EXAMPLES:
+        _warn(warnings, f"{path}: ignored n_examples = {value!r:.40} (expected a whole number in 1..{MAX_EXAMPLES:,})")
+        return None
+    return count
+
+
+def _budget(value: Any, path: Path, warnings: list[str]) -> float:
+    """An attack budget eps (a finite number >= 0), or NaN (with a warning if it is anything else)."""
+    if value is None:
+        return math.nan
+    number = _number_or_nan(value)
+    if not 0.0 <= number < math.inf:
+        _warn(warnings, f"{path}: ignored eps = {value!r:.40} (expected a finite number >= 0)")
+        return math.nan
+    return number
+
+
 def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnings: list[str]) -> dict[str, Any] | None:
     summary = _read_json(path, warnings)
     if summary is None:
@@ -198,8 +221,8 @@ def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnin
         "method": method,
         "dataset": summary.get("dataset", config.get("dataset")),
         "norm": summary.get("norm", config.get("norm")),
-        "eps": summary.get("eps", config.get("eps")),
-        "n_examples": summary.get("n_examples"),
+        "eps": _budget(summary.get("eps", config.get("eps")), path, warnings),
+        "n_examples": _example_count(summary.get("n_examples"), path, warnings),
         "clean_accuracy": clean,
         "robust": robust,
         "worst_case_accuracy": worst,
@@ -283,13 +306,21 @@ def _ordered_attacks(attacks: set[str]) -> list[str]:
 
 
 def _number_or_nan(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float's range
+        return math.inf if value > 0 else -math.inf
 
 
 def _whole_number_or_none(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    """`value` as an int if it is a whole number that fits the table's 64-bit column; None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return int(value)
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return None
+    return int(value) if abs(value) <= MAX_EXAMPLES else None
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -7,6 +7,7 @@ Images are kept as uint8 NCHW tensors; models receive float images in [0, 1].
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -94,11 +95,17 @@ def _npz_candidates(root: Path, name: DatasetName, split: str) -> list[Path]:
 
 
 def _from_npz(path: Path, name: DatasetName, split: str) -> ImageData:
-    with np.load(path, allow_pickle=False) as arrays:
-        x, y = arrays["x"], arrays["y"]
-    images = torch.from_numpy(np.ascontiguousarray(x))
-    images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2).contiguous()
-    return ImageData(images, torch.from_numpy(y.astype(np.int64)), name, split, str(path))
+    try:  # a truncated, pickled or foreign file: one line naming it, not numpy's traceback
+        with np.load(path, allow_pickle=False) as arrays:
+            x, y = arrays["x"], arrays["y"]
+        images = torch.from_numpy(np.ascontiguousarray(x))
+        images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2).contiguous()
+        labels = torch.from_numpy(y.astype(np.int64))
+    except (OSError, ValueError, KeyError, EOFError, TypeError, RuntimeError, zipfile.BadZipFile) as error:
+        detail = " ".join(str(error).split())[:160]
+        raise DataError(f"cannot read {path}: not an .npz of image arrays 'x' and labels 'y' "
+                        f"({type(error).__name__}: {detail})") from None
+    return ImageData(images, labels, name, split, str(path))
 
 
 def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool) -> ImageData | None:

@@ -16,6 +16,7 @@ from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
 from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.locks import lock_folder
 from awbench.models import ModelOptions, is_foreign
 from awbench.models.checks import output_checks
 from awbench.threat import Norm, ThreatModel, parse_eps
@@ -121,31 +122,36 @@ def evaluate_checkpoint(
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
     model_checks = output_checks(model, x, metadata, torch_device)  # foreign models only: logits [N, classes]
+    capped = {"n_examples_requested": int(n_examples)} if int(n_examples) > len(indices) else {}
+    if capped and world.is_main:
+        console.print(f"[yellow]note:[/] --n-examples {int(n_examples)} is more than the {len(data)} images of "
+                      f"the {data.name.value} test set; evaluating all {len(indices)}")
 
     out_path = distributed.broadcast_object(world, Path(out) if out is not None else default_out(Path(checkpoint)))
-    if world.is_main:
-        out_path.mkdir(parents=True, exist_ok=True)
-    try:
-        results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
-                                 batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
-                                 out=out_path, show_progress=show_progress, world=world, amp=amp,
-                                 compile=compile)
-    except KeyboardInterrupt:
-        console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
-                      f"--out {out_path} to resume")
-        raise
-    per_sample = results.pop("per_sample")
-    results["checks"] = {**model_checks, **results["checks"]}
-    summary = {
-        "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],
-        "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value, "split": "test",
-        "n_examples": results.pop("n_examples"), "norm": threat.norm.value, "eps": threat.eps, "seed": seed,
-        "device": str(torch_device), "batch_size": batch_size, "versions": versions(),
-        "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
-        "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
-        **({"source": metadata["source"]} if "source" in metadata else {}),
-    }
-    if world.is_main:
-        write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
+    # Rank 0 alone writes, so it alone locks: a second evaluation into the same folder is refused.
+    with lock_folder(out_path, "evaluation", enabled=world.is_main):
+        try:
+            results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
+                                     batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
+                                     out=out_path, show_progress=show_progress, world=world, amp=amp,
+                                     compile=compile)
+        except KeyboardInterrupt:
+            console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
+                          f"--out {out_path} to resume")
+            raise
+        per_sample = results.pop("per_sample")
+        results["checks"] = {**model_checks, **results["checks"]}
+        summary = {
+            "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],
+            "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value,
+            "split": "test", "n_examples": results.pop("n_examples"), **capped, "norm": threat.norm.value,
+            "eps": threat.eps, "seed": seed, "device": str(torch_device), "batch_size": batch_size,
+            "versions": versions(), "clean_accuracy": results.pop("clean_accuracy"),
+            "robust_accuracy": results.pop("robust_accuracy"),
+            "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
+            **({"source": metadata["source"]} if "source" in metadata else {}),
+        }
+        if world.is_main:
+            write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
     distributed.barrier(world)
     return summary

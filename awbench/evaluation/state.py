@@ -5,24 +5,41 @@ are stored under its attack. Evaluating again into the same --out skips every st
 settings and examples match, so a killed run resumes without redoing finished work. Settings that change
 what every number means (model, examples, threat model, seed, batch size, cascade) form the fingerprint;
 a folder holding another evaluation's state is refused rather than silently mixed.
+
+Each stored unit carries a sha256 of its own results. A unit whose checksum is missing or does not match (the
+file was edited, or damaged on disk) is not trusted: it is recomputed, with a note saying so. The checksum
+catches accidents, not forgery: anyone able to edit the file can recompute it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from awbench.checkpoint import atomic_write
+from rich.markup import escape
+
+from awbench.console import console
 from awbench.errors import AwbenchError
+from awbench.files import atomic_write
 
 STATE_FILE = "eval_state.json"
 STATE_FORMAT = 1
 
 
+CHECKSUM = "sha256"
+
+
 def canonical(value: Any) -> Any:
     """`value` as it reads back from JSON (tuples become lists...), so stored and new settings compare equal."""
     return json.loads(json.dumps(value))
+
+
+def unit_checksum(record: dict[str, Any]) -> str:
+    """sha256 of a unit's results (every field but the checksum itself), in a canonical JSON form."""
+    body = {key: value for key, value in record.items() if key != CHECKSUM}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=True).encode()).hexdigest()
 
 
 class EvaluationState:
@@ -42,6 +59,8 @@ class EvaluationState:
             stored = json.loads(path.read_text())
             matches = stored["format"] == STATE_FORMAT and stored["fingerprint"] == canonical(fingerprint)
             attacks = stored["attacks"]
+            if not isinstance(attacks, dict):
+                raise TypeError
         except (OSError, ValueError, KeyError, TypeError):
             raise AwbenchError(f"{path} is unreadable; delete it to start this evaluation afresh") from None
         if not matches:
@@ -54,17 +73,24 @@ class EvaluationState:
     def unit(self, attack: str, settings: dict[str, Any], index: int, positions: list[int]) -> dict[str, Any] | None:
         """The stored result of unit `index` of `attack`, if it was run with these settings on these examples."""
         entry = self.attacks.get(attack)
-        if not entry or entry["settings"] != canonical(settings):
+        if not isinstance(entry, dict) or entry.get("settings") != canonical(settings):
             return None
-        record = entry["units"].get(str(index))
-        return record if record is not None and record["positions"] == positions else None
+        record = entry["units"].get(str(index)) if isinstance(entry.get("units"), dict) else None
+        if not isinstance(record, dict) or record.get("positions") != positions:
+            return None
+        if record.get(CHECKSUM) != unit_checksum(record):
+            console.print(f"[yellow]note:[/] {escape(str(self.path))}: stored unit {index} of {escape(attack)} "
+                          "does not match its checksum (edited or damaged); recomputing it", soft_wrap=True)
+            return None
+        return {key: value for key, value in record.items() if key != CHECKSUM}
 
     def store(self, attack: str, settings: dict[str, Any], index: int, record: dict[str, Any]) -> None:
         settings = canonical(settings)
         entry = self.attacks.get(attack)
-        if not entry or entry["settings"] != settings:
+        if not isinstance(entry, dict) or entry.get("settings") != settings or not isinstance(entry.get("units"), dict):
             entry = self.attacks[attack] = {"settings": settings, "units": {}}
-        entry["units"][str(index)] = record
+        record = canonical(record)
+        entry["units"][str(index)] = {**record, CHECKSUM: unit_checksum(record)}
         self._write()
 
     def _write(self) -> None:

@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from awbench.errors import AwbenchError
+
+
+def check_run_name(name: Any) -> str:
+    """`name` if it is one plain folder name (a run lives in `--out/<name>`, never beside or above it)."""
+    text = name if isinstance(name, str) else ""
+    separators = {"/", "\\", os.sep, *([os.altsep] if os.altsep else [])}
+    if (not text.strip() or text in (".", "..") or any(sep in text for sep in separators)
+            or any(ord(char) < 32 for char in text)):
+        raise AwbenchError(f"--name {name!r} is not a plain folder name (no '/', '\\', '.' or '..'); the run is "
+                           "written to --out/NAME")
+    return text
 
 
 @dataclass
@@ -43,10 +59,12 @@ class TrainConfig:
         """Check names and ranges before any data is loaded; raise AwbenchError with a one-line reason."""
         import model_zoo
         from awbench.data import DatasetName, check_data_dir
-        from awbench.errors import AwbenchError, UnknownNameError
+        from awbench.errors import UnknownNameError
         from awbench.threat import Norm, parse_eps
         from awbench.training.methods import method_class
 
+        if self.name is not None:
+            check_run_name(self.name)
         DatasetName.parse(self.dataset)
         check_data_dir(self.data_dir, download=self.download)
         if self.model not in model_zoo.available():
@@ -74,5 +92,48 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """A TrainConfig from its dict (a config.json); AwbenchError names the first field of a wrong type."""
+        if not isinstance(values, dict):
+            raise AwbenchError(f"a run configuration is a JSON object, not {type(values).__name__}")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        values = {k: v for k, v in values.items() if k in known}
+        check_types(values)
+        return cls(**values)
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether a JSON `value` fits the annotation `hint` (bool is not a number here, nor a number a bool)."""
+    if get_origin(hint) in (Union, UnionType):
+        return any(_accepts(option, value) for option in get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    origin = get_origin(hint) or hint
+    return isinstance(value, origin) if isinstance(origin, type) else True
+
+
+def check_types(values: dict[str, Any]) -> None:
+    """Every known TrainConfig field in `values` holds a value of its annotated type; AwbenchError otherwise.
+
+    `eps` and `step_size` also take the strings the CLI accepts ("8/255"), parsed later by validate()."""
+    hints = get_type_hints(TrainConfig)
+    for name, value in values.items():
+        if name not in hints:
+            continue
+        hint = hints[name] | str if name in ("eps", "step_size") else hints[name]
+        if not _accepts(hint, value):
+            raise AwbenchError(f"run configuration field '{name}' holds {value!r:.60}, which is not of type "
+                               f"{_type_name(hints[name])}")
+
+
+def _type_name(hint: Any) -> str:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    return " or ".join("null" if option is type(None) else getattr(option, "__name__", str(option))
+                       for option in options)

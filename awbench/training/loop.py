@@ -85,16 +85,30 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
 
 
 def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True) -> Path:
-    """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt."""
+    """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt.
+
+    Rank 0 holds the run folder's lock from start to end; a run that fails before its first checkpoint
+    removes the folder it created."""
     config.validate()
     world, device = distributed.setup(resolve_device(config.device))
+    method = build_method(config, device)  # loads the teachers: one that fails leaves no run folder behind
     run = RunFolder.for_config(config, resume=resume) if world.is_main else None
-    run = distributed.broadcast_object(world, run)
+    path = distributed.broadcast_object(world, run.path if run is not None else None)
+    run = run or RunFolder(path)  # the other ranks neither lock nor write
+    try:
+        _train_in(run, config, method, world, device, resume, show_progress)
+    except BaseException:
+        run.close(failed=True)
+        raise
+    run.close(failed=False)
+    return run.path
+
+
+def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume: bool, show_progress: bool) -> None:
     config.name = run.path.name
     train_data, val_data = split_data(config)
     torch.manual_seed(config.seed)  # weight initialisation
     model = build_model_for(config, train_data).to(device)
-    method = build_method(config, device)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=False)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: learning_rate_factor(config, e))
@@ -115,11 +129,10 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
         _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world,
                     device, start_epoch, best, show_progress)
     except KeyboardInterrupt:
-        if world.is_main:
+        if world.is_main and run.checkpoint_path.is_file():
             console.print(f"[yellow]interrupted[/]: finished epochs are saved; continue with "
                           f"awbench train --resume {run.path}")
         raise
-    return run.path
 
 
 def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,

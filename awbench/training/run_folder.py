@@ -1,6 +1,7 @@
 """A run folder `runs/<name>/`: config.json, train_log.csv (a row per epoch), checkpoint.pt (last), best.pt.
 
 Every file is replaced atomically, so a run killed at any moment leaves a consistent folder to resume from.
+A run holds the folder's lock (awbench.locks) while it trains: a second writer is refused, never mixed in.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import torch
 
 from awbench import checkpoint
 from awbench.errors import AwbenchError
-from awbench.training.config import TrainConfig
+from awbench.locks import FolderLock
+from awbench.training.config import TrainConfig, check_run_name
 
 
 def default_run_name(config: TrainConfig) -> str:
@@ -27,6 +29,8 @@ def default_run_name(config: TrainConfig) -> str:
 @dataclass
 class RunFolder:
     path: Path
+    lock: FolderLock | None = field(default=None, repr=False, compare=False)
+    created: bool = field(default=False, compare=False)  # made by this run (removed if it fails before epoch 1)
 
     @property
     def checkpoint_path(self) -> Path:
@@ -40,23 +44,54 @@ class RunFolder:
     def log_path(self) -> Path:
         return self.path / "train_log.csv"
 
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
     @classmethod
     def for_config(cls, config: TrainConfig, *, resume: bool) -> RunFolder:
-        config.name = config.name or default_run_name(config)
+        """The run folder `config.out/config.name`, created if need be and locked for this process.
+
+        The lock comes before the checks, so that two runs started together cannot both find the folder free.
+        """
+        config.name = check_run_name(config.name or default_run_name(config))
         folder = cls(Path(config.out) / config.name)
         if resume and not folder.checkpoint_path.is_file():
             raise AwbenchError(f"cannot resume: {folder.checkpoint_path} does not exist")
-        if not resume and folder.checkpoint_path.is_file():
-            raise AwbenchError(
-                f"{folder.path} already holds a run; continue it with --resume {folder.path} "
-                "or choose another --name / --out"
-            )
-        folder.path.mkdir(parents=True, exist_ok=True)
+        folder.created = not folder.path.exists()
+        folder.lock = FolderLock(folder.path, "training").acquire()
+        try:
+            if resume and not folder.checkpoint_path.is_file():
+                raise AwbenchError(f"cannot resume: {folder.checkpoint_path} does not exist")
+            if not resume and folder.checkpoint_path.is_file():
+                raise AwbenchError(
+                    f"{folder.path} already holds a run; continue it with --resume {folder.path} "
+                    "or choose another --name / --out"
+                )
+        except BaseException:
+            folder.close(failed=True)
+            raise
         return folder
+
+    def close(self, *, failed: bool) -> None:
+        """Release the lock. A failed run that created this folder and saved no epoch removes it again."""
+        try:
+            if failed and self.created and self.lock is not None and not self.checkpoint_path.is_file():
+                for path in (self.config_path, self.log_path, self.best_path):
+                    path.unlink(missing_ok=True)
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+                self.lock = None
+        if failed and self.created:
+            try:
+                self.path.rmdir()  # only if nothing else is left in it
+            except OSError:
+                pass
 
     def write_config(self, config: TrainConfig) -> None:
         text = json.dumps(config.to_dict(), indent=2, sort_keys=True)
-        checkpoint.atomic_write(self.path / "config.json", lambda handle: handle.write(text.encode()))
+        checkpoint.atomic_write(self.config_path, lambda handle: handle.write(text.encode()))
 
     def read_log(self) -> list[dict[str, Any]]:
         if not self.log_path.is_file():
