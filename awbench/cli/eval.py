@@ -16,6 +16,7 @@ EPILOG = (
     "  awbench eval runs/x/best.pt -a fgsm -a pgd -a cw -a autoattack --eps 8/255 --n-examples 500 --cascade\n\n"
     "  awbench eval runs/x/best.pt --attack pgd --attack cw-l2 --norm L2 --eps 0.5 --steps 50\n\n"
     "  awbench eval runs/x/best.pt --attack autoattack --out runs/x/eval-aa --json > summary.json\n\n"
+    "  awbench eval runs/x/best.pt -a pgd --eps 1/255,2/255,4/255,8/255,16/255 --n-examples 500\n\n"
     "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
     "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
     "the adaptive attack. Exits 1 when a self-check fails."
@@ -28,7 +29,8 @@ def eval_command(
     attack: Annotated[list[str] | None, typer.Option(
         "--attack", "-a", help="clean | fgsm | pgd | cw | cw-l2 | autoattack | adaptive; repeat for several "
                                "(default: pgd).")] = None,
-    eps: Annotated[str | None, typer.Option(help="Budget, e.g. 8/255 or 0.5 (default: the checkpoint's).")] = None,
+    eps: Annotated[str | None, typer.Option(help="Budget, e.g. 8/255 or 0.5 (default: the checkpoint's); a list "
+                                                 "1/255,2/255,4/255 sweeps them on the same examples.")] = None,
     norm: Annotated[str | None, typer.Option(help="Linf | L2 (default: the checkpoint's).")] = None,
     n_examples: Annotated[int, typer.Option(help="Test examples (seeded, class-balanced).")] = 1000,
     batch_size: Annotated[int | None, typer.Option(help="Images per batch (default: 256 CPU, 1024 CUDA).")] = None,
@@ -59,10 +61,11 @@ def eval_command(
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
     from awbench.distributed import is_main_process
-    from awbench.evaluation import evaluate_checkpoint, failed_checks, print_summary
+    from awbench.evaluation import eps_sweep, evaluate_checkpoint, failed_checks, print_summary
     from awbench.threat import parse_eps
 
-    summary = evaluate_checkpoint(
+    evaluate = eps_sweep.evaluate_eps_sweep if eps_sweep.is_eps_list(eps) else evaluate_checkpoint
+    summary = evaluate(
         checkpoint, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
@@ -73,9 +76,11 @@ def eval_command(
         return
     if json_output:
         typer.echo(json.dumps(summary, indent=2))
+    elif "summaries" in summary:
+        eps_sweep.print_sweep(summary)
     else:
         print_summary(summary)
-    failed = failed_checks(summary)
+    failed = eps_sweep.failed_sweep_checks(summary) if "summaries" in summary else failed_checks(summary)
     if failed:
         typer.echo(f"error: self-check failed: {', '.join(failed)} (see {summary['out']}/summary.json)", err=True)
         raise typer.Exit(1)

@@ -15,6 +15,7 @@ from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
 from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.stats import accuracy_intervals
 from awbench.threat import Norm, ThreatModel, parse_eps
 
 DEFAULT_BATCH_SIZE = {"cpu": 256, "cuda": 1024}
@@ -65,6 +66,7 @@ def evaluate_checkpoint(
     show_progress: bool = True,
     amp: bool = False,
     compile: bool | str = False,
+    attack_only: dict[str, Any] | None = None,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -121,7 +123,7 @@ def evaluate_checkpoint(
         results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                  batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
                                  out=out_path, show_progress=show_progress, world=world, amp=amp,
-                                 compile=compile)
+                                 compile=compile, attack_only=attack_only)
     except KeyboardInterrupt:
         console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                       f"--out {out_path} to resume")
@@ -135,6 +137,7 @@ def evaluate_checkpoint(
         "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
         "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
     }
+    summary["intervals"] = accuracy_intervals(summary)  # Wilson 95% of clean, each attack, worst case
     if world.is_main:
         write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
     distributed.barrier(world)
