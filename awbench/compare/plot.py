@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ def plot_pareto(frame: pd.DataFrame, robust_column: str, metric_label: str, out_
     FigureCanvasAgg(figure)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     palette = Palette(scored)
-    extra: dict[str, Line2D] = {}
+    extra: dict[str, Any] = {}
     for ax, group in zip(axes, groups, strict=False):
         extra |= _draw_group(ax, scored[scored["group"] == group], robust_column, metric_label, group, palette)
     for ax in axes[len(groups) :]:
@@ -106,9 +107,9 @@ def _curves(rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
 
 
 def _draw_group(ax: Axes, rows: pd.DataFrame, robust_column: str, metric_label: str, group: str,
-                palette: Palette) -> dict[str, Line2D]:
+                palette: Palette) -> dict[str, Any]:
     """Draw one panel; returns the legend entries it needs beyond the colours and markers."""
-    legend: dict[str, Line2D] = {}
+    legend: dict[str, Any] = {}
     robust, clean = 100 * rows[robust_column].to_numpy(dtype=float), 100 * rows["clean_accuracy"].to_numpy(float)
     x_limits = _limits(pd.Series(robust), extra_right=0.25)  # room for the labels right of the markers
     y_limits = _limits(pd.Series(clean))
@@ -129,10 +130,10 @@ def _draw_group(ax: Axes, rows: pd.DataFrame, robust_column: str, metric_label: 
     if "dominance" in rows.columns:
         weak = (rows["dominance"] == NOT_SIGNIFICANT).to_numpy(dtype=bool)
         if weak.any():
-            ax.scatter(robust[weak], clean[weak], s=RING_SIZE, facecolors="none", edgecolors="0.35",
-                       linestyles=":", zorder=2)
-            legend["weak"] = Line2D([], [], linestyle="none", marker="o", markersize=14, markerfacecolor="none",
-                                    markeredgecolor="0.35", label="dominated, not significantly (dotted ring)")
+            rings = ax.scatter(robust[weak], clean[weak], s=RING_SIZE, facecolors="none", edgecolors="0.35",
+                               linestyles=":", linewidths=1.2, zorder=2)
+            rings.set_label("dominated, not significantly (dotted ring)")
+            legend["weak"] = rings
     x_error, y_error = error_bars(rows, robust_column), error_bars(rows, "clean_accuracy")
     ax.errorbar(robust, clean, xerr=x_error, yerr=y_error, fmt="none", ecolor="0.6", elinewidth=0.8, capsize=2,
                 zorder=1)
@@ -150,10 +151,11 @@ def _draw_group(ax: Axes, rows: pd.DataFrame, robust_column: str, metric_label: 
         x, y = 100 * members[robust_column].to_numpy(float), 100 * members["clean_accuracy"].to_numpy(float)
         colour = palette.colour(members["model"].iloc[0])
         ax.plot(x, y, color=colour, linewidth=1.3, alpha=0.8, zorder=2)
-        ax.annotate(name, (x[-1], y[-1]), xytext=(6, -10), textcoords="offset points", fontsize=7, color=colour)
         for value, xi, yi in zip(members["curve_value"], x, y, strict=True):
-            ax.annotate(f"{value:g}", (xi, yi), xytext=(-4, 6), textcoords="offset points", fontsize=6, color=colour)
-        legend["curve"] = Line2D([], [], color="0.3", linewidth=1.3, label="sweep (curve), values at points")
+            ax.annotate(f"{value:g}", (xi, yi), xytext=(-12, 6), textcoords="offset points", fontsize=7,
+                        color=colour)
+        legend[f"curve {name}"] = Line2D([], [], color=colour, linewidth=1.3,
+                                         label=f"curve: {name}, swept value at each point")
     singles = rows["curve_kind"].isna().to_numpy(dtype=bool) if "curve_kind" in rows.columns else np.ones(len(rows),
                                                                                                            bool)
     if singles.sum() <= MAX_RUN_LABELS:
