@@ -217,17 +217,25 @@ def write_pairwise(pairs: pd.DataFrame, out_dir: Path, formats: Iterable[str], m
 
 
 def print_pairs(pairs: pd.DataFrame, against: str | None) -> None:
-    """The paired tests on the terminal (accuracies in %)."""
-    title = f"Paired tests against {against}" if against else "Paired tests (same examples)"
-    table = Table(title=escape(title), header_style="bold", box=box.SIMPLE_HEAD, title_justify="left",
-                  caption="McNemar exact p; WRA difference with a paired-bootstrap 95% interval",
-                  caption_justify="left")
-    shown = pairwise_presentation(pairs)
-    for name in shown.columns:
-        table.add_column(escape(name), overflow="fold")
-    for _, row in shown.iterrows():
-        significant = "(significant)" in row["verdict"]
-        table.add_row(*(escape(str(cell)) for cell in row), style="bold" if significant else None)
+    """The paired tests on the terminal, compactly (pairwise.md has the intervals of the WRA difference).
+    With `against`, A is always that run and its column is left out."""
+    title = f"Paired tests: A = {against}" if against else "Paired tests (same examples)"
+    table = Table(title=escape(title), header_style="bold", box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False,
+                  caption="accuracies A/B in %; p: McNemar exact; sig.: p < 0.05 where better, n.s.: not; the WRA "
+                          "difference's bootstrap interval is in pairwise.md", caption_justify="left")
+    names = ["B", "clean", "p", "robust", "p ", "WRA A-B", "verdict"]
+    for name in names if against else ["A", *names]:
+        numeric = name not in ("A", "B", "verdict")
+        table.add_column(name, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold",
+                         min_width=18 if name == "verdict" else None)
+    for _, pair in pairs.iterrows():
+        cells = [pair["b"], f"{100 * pair['clean_a']:.1f}/{100 * pair['clean_b']:.1f}",
+                 f"{pair['clean_p']:.1g}", f"{100 * pair['robust_a']:.1f}/{100 * pair['robust_b']:.1f}",
+                 f"{pair['robust_p']:.1g}", f"{100 * pair['wra_difference']:+.1f}",
+                 pair["verdict"].replace("(significant)", "(sig.)").replace("(not significant)", "(n.s.)")]
+        significant = "(significant)" in pair["verdict"]
+        table.add_row(*(escape(str(cell)) for cell in (cells if against else [pair["a"], *cells])),
+                      style="bold" if significant else None)
     console.print(table)
 
 
