@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,15 @@ def _name(reference: str | Path) -> str:
         return text[4:]
     path = Path(text)
     return path.parent.name if path.stem in ("best", "checkpoint") else path.stem if path.suffix else path.name
+
+
+def default_label(name_a: str, name_b: str) -> str:
+    """'cifar10-small-cnn standard to pgd-at' for two names sharing 'cifar10-small-cnn-'."""
+    shared = os.path.commonprefix([name_a, name_b])
+    shared = shared[: shared.rfind("-") + 1] if "-" in shared else ""
+    if not shared or shared in (name_a, name_b):
+        return f"{name_a} to {name_b}"
+    return f"{shared.rstrip('-')} {name_a[len(shared):]} to {name_b[len(shared):]}"
 
 
 def check_compatible(a: dict[str, Any], b: dict[str, Any]) -> None:
@@ -160,7 +170,7 @@ def interpolate_and_evaluate(
     a, b = checkpoints.read(checkpoint_a), checkpoints.read(checkpoint_b)
     check_compatible(a, b)
     name_a, name_b = _name(checkpoint_a), _name(checkpoint_b)
-    label = label or f"{name_a} to {name_b}"
+    label = label or default_label(name_a, name_b)
     root = Path(out) if out is not None else Path("runs") / f"interpolate-{name_a}-{name_b}"
     bn_images = None
     if reestimate_bn and batch_norm_layers(checkpoints.build_model(a["metadata"])):

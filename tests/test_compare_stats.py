@@ -35,7 +35,7 @@ def write_paired_evaluation(root: Path, run: str, clean: np.ndarray, robust: np.
     frame["survived_all"] = robust.astype(int)
     frame.to_csv(folder / "per_sample.csv", index=False)
     summary = {"checkpoint": f"{run}.pt", "run": run, "model": model, "method": method, "dataset": "cifar10",
-               "n_examples": n, "norm": "Linf", "eps": eps, "clean_accuracy": float(clean.mean()),
+               "n_examples": n, "norm": extra.pop("norm", "Linf"), "eps": eps, "clean_accuracy": float(clean.mean()),
                "robust_accuracy": {attack: float(robust.mean()) for attack in attacks},
                "worst_case_accuracy": float(robust.mean()), "attacks": list(attacks),
                "checks": {"eps0": {"status": "pass", "detail": "ok"}}, **extra}
@@ -149,10 +149,14 @@ def test_evaluations_at_several_budgets_draw_accuracy_against_eps_and_flag_a_ris
         write_paired_evaluation(tmp_path, "rising", *outcomes(150, 50 + 20 * (i == 2)), eps=eps, name=f"eval-{i}")
     write_paired_evaluation(tmp_path, "unbounded", *outcomes(150, 100), eps=8 / 255, name="eval-8")
     write_paired_evaluation(tmp_path, "unbounded", *outcomes(150, 30), eps=0.5, name="eval-half")
+    for i, eps in enumerate((0.25, 0.5)):
+        write_paired_evaluation(tmp_path, "l2-model", *outcomes(150, 90 - 30 * i), eps=eps, name=f"eval-{i}",
+                                norm="L2")
     result = compare_runs(tmp_path, formats=())
     assert tmp_path / "robustness_vs_eps.png" in result.files
     svg = (tmp_path / "robustness_vs_eps.svg").read_text()
-    assert all(name in svg for name in ("falling", "rising", "unbounded"))
+    assert all(name in svg for name in ("falling", "rising", "unbounded", "l2-model"))
+    assert "cifar10 Linf: accuracy vs budget" in svg and "cifar10 L2: accuracy vs budget" in svg  # a panel per norm
     flags = [note for note in result.notes if "(flag)" in note]
     assert any(note.startswith("rising:") and "rises with eps" in note for note in flags)
     assert any(note.startswith("unbounded:") and "eps 0.5" in note for note in flags)

@@ -89,8 +89,8 @@ def test_each_alpha_is_evaluated_and_writes_the_curve_contract(data_dir, tmp_pat
     alone = json.loads(json.dumps(summaries[0]))
     for alpha, summary in zip((0.0, 1.0), summaries, strict=True):
         written = json.loads((Path(summary["out"]) / "summary.json").read_text())
-        assert written["curve"] == {"kind": "interpolation", "value": alpha, "label": "cifar10-small-cnn-standard to "
-                                                                                   "cifar10-small-cnn-pgd-at"}
+        assert written["curve"] == {"kind": "interpolation", "value": alpha,
+                                    "label": "cifar10-small-cnn standard to pgd-at"}
         assert written["method"] == "interpolation" and written["interpolation"]["bn_reestimated"] is False
     # alpha = 0 without re-estimation is the standard checkpoint: the same numbers as evaluating it.
     from awbench.evaluation import evaluate_checkpoint

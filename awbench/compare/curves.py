@@ -3,7 +3,8 @@
 A line is every evaluation of one model (same run, dataset, norm, examples and attack set) at two or more
 budgets: an eps sweep (`awbench eval --eps 1/255,2/255,...`) or separate evaluations. It starts at eps = 0
 with the clean accuracy; every point has its Wilson 95% interval. Two sanity checks become notes: robust
-accuracy must not rise with eps, and at Linf eps >= 0.5 it must be near 0.
+accuracy must not rise with eps, and at Linf eps >= 0.5 it must be near 0. Each line has its own colour;
+the marker is the training method, as in the Pareto plot.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from awbench.compare.pareto import format_eps
-from awbench.compare.plot import DPI, LEGEND_WIDTH_INCHES, PANEL_SIZE_INCHES, error_bars, save_figure
-from awbench.compare.style import Palette
+from awbench.compare.plot import DPI, LEGEND_WIDTH_INCHES, PANEL_SIZE_INCHES, add_legend, error_bars, save_figure
+from awbench.compare.style import COLOURS, Palette
 from awbench.evaluation.eps_sweep import monotone_check, unbounded_check
 
 PLOT_STEM = "robustness_vs_eps"
@@ -41,8 +42,7 @@ def eps_lines(frame: pd.DataFrame, robust_column: str) -> list[pd.DataFrame]:
 
 
 def _name(line: pd.DataFrame) -> str:
-    first = line.iloc[0]
-    return str(first["run"]) if pd.isna(first.get("curve_label")) else f"{first['run']}"
+    return str(line.iloc[0]["run"])
 
 
 def eps_curve_notes(frame: pd.DataFrame, robust_column: str) -> list[str]:
@@ -72,14 +72,19 @@ def plot_robustness_vs_eps(frame: pd.DataFrame, robust_column: str, metric_label
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, len(panels), squeeze=False).ravel()
     palette = Palette(pd.concat(lines))
+    # Here each line is one model, so each gets its own colour (several runs of one family would look alike);
+    # the marker is still the method, as in the Pareto plot.
+    colours = {_name(line): COLOURS[i % len(COLOURS)] for i, line in enumerate(lines)}
     for ax, (dataset, norm) in zip(axes, panels, strict=True):
+        highest = 0.0
         for line in (line for line in lines if (line["dataset"].iloc[0], line["norm"].iloc[0]) == (dataset, norm)):
             first = line.iloc[0]
             eps = np.concatenate([[0.0], line["eps"].to_numpy(float)])
             accuracy = 100 * np.concatenate([[first["clean_accuracy"]], line[robust_column].to_numpy(float)])
             bars = np.hstack([error_bars(line.iloc[:1], "clean_accuracy"), error_bars(line, robust_column)])
             scale = 255 if norm == "Linf" else 1
-            ax.errorbar(eps * scale, accuracy, yerr=bars, color=palette.colour(first["model"]),
+            highest = max(highest, float(np.nanmax(accuracy + bars[1])))
+            ax.errorbar(eps * scale, accuracy, yerr=bars, color=colours[_name(line)],
                         marker=palette.marker(first["method"]), markersize=6, linewidth=1.4, capsize=2,
                         label=_name(line))
         if norm == "Linf":
@@ -89,7 +94,7 @@ def plot_robustness_vs_eps(frame: pd.DataFrame, robust_column: str, metric_label
         else:
             ax.set_xlabel(f"{norm} eps")
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=100))
-        ax.set_ylim(-2, 102)
+        ax.set_ylim(-2, min(102.0, highest + 5))
         ax.set_ylabel(f"robust accuracy (%), {metric_label}; eps 0: clean")
         ax.set_title(f"{dataset} {norm}: accuracy vs budget (Wilson 95% bars)", fontsize=10)
         ax.grid(True, alpha=0.3)
@@ -99,5 +104,5 @@ def plot_robustness_vs_eps(frame: pd.DataFrame, robust_column: str, metric_label
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
-    figure.legend(handles, labels, loc="outside right upper", fontsize=8, frameon=False)
+    add_legend(figure, handles, labels)
     return save_figure(figure, out_dir, PLOT_STEM)

@@ -13,6 +13,7 @@ matplotlib backend and no figure is left open.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ PLOT_STEM = "pareto"
 DPI = 100
 PANEL_SIZE_INCHES = (6.4, 4.8)  # one group's panel
 LEGEND_WIDTH_INCHES = 3.0  # the legend column right of the panels
+LEGEND_WRAP = 40  # characters per legend line: long run or curve names wrap rather than squeeze the panels
 MAX_PANELS_PER_ROW = 3
 MIN_SPAN_PERCENT = 10.0
 MAX_RUN_LABELS = 12  # beyond this many single points in a panel, the legend and the table name them
@@ -59,6 +61,13 @@ def save_figure(figure: Figure, out_dir: Path, stem: str) -> list[Path]:
     atomic_write(png, lambda handle: figure.savefig(handle, format="png", dpi=DPI))
     atomic_write(svg, lambda handle: figure.savefig(handle, format="svg", metadata={"Date": None}))
     return [png, svg]
+
+
+def add_legend(figure: Figure, handles: list[Any], labels: list[str] | None = None) -> None:
+    """One legend for the whole figure, right of the panels, long labels wrapped to fit its column."""
+    labels = labels if labels is not None else [handle.get_label() for handle in handles]
+    wrapped = [textwrap.fill(label, LEGEND_WRAP, subsequent_indent="  ") for label in labels]
+    figure.legend(handles, wrapped, loc="outside right upper", fontsize=8, frameon=False)
 
 
 def error_bars(rows: pd.DataFrame, column: str) -> np.ndarray:
@@ -94,7 +103,7 @@ def plot_pareto(frame: pd.DataFrame, robust_column: str, metric_label: str, out_
     if len(groups) > 1:
         figure.suptitle(f"{len(groups)} groups evaluated under different conditions: one front per group")
     handles = palette.legend_handles(map(family, scored["model"]), map(method_of, scored["method"]))
-    figure.legend(handles=[*handles, *extra.values()], loc="outside right upper", fontsize=8, frameon=False)
+    add_legend(figure, [*handles, *extra.values()])
     return save_figure(figure, out_dir, PLOT_STEM)
 
 

@@ -178,10 +178,11 @@ def pairwise_presentation(pairs: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame({
         "A": pairs["a"], "B": pairs["b"], "n": pairs["n"].astype(str),
-        "clean A-B": [f"{percent(a)}-{percent(b)}" for a, b in zip(pairs["clean_a"], pairs["clean_b"], strict=True)],
+        "clean A / B": [f"{percent(a)} / {percent(b)}" for a, b in zip(pairs["clean_a"], pairs["clean_b"],
+                                                                         strict=True)],
         "p clean": [f"{p:.3g}" for p in pairs["clean_p"]],
-        "robust A-B": [f"{percent(a)}-{percent(b)}" for a, b in zip(pairs["robust_a"], pairs["robust_b"],
-                                                                     strict=True)],
+        "robust A / B": [f"{percent(a)} / {percent(b)}" for a, b in zip(pairs["robust_a"], pairs["robust_b"],
+                                                                           strict=True)],
         "p robust": [f"{p:.3g}" for p in pairs["robust_p"]],
         "WRA A-B [95%]": [f"{percent(d)} [{percent(low)}, {percent(high)}]" for d, low, high in
                           zip(pairs["wra_difference"], pairs["wra_difference_low"], pairs["wra_difference_high"],
