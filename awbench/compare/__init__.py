@@ -149,9 +149,9 @@ def _with_comparison_columns(frame: pd.DataFrame, robust: str, wra: str, weight:
     frame["group"] = group_labels(frame, evaluated=frame["evaluation"].notna())
     frame["pareto"] = mark_pareto(frame, robust, frame["group"], eligible=~failed_checks(frame))
     frame["_unevaluated"] = frame["group"] == NOT_EVALUATED
-    frame = frame.sort_values(
-        ["_unevaluated", "group", robust, "clean_accuracy", "run"],
-        ascending=[True, True, False, False, True],
+    frame = frame.sort_values(  # groups in the order of their budgets (2/255 before 16/255), best rows first
+        ["_unevaluated", "dataset", "norm", "eps", "group", robust, "clean_accuracy", "run"],
+        ascending=[True, True, True, True, True, False, False, True],
         na_position="last",
         kind="stable",
     ).drop(columns="_unevaluated")

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from awbench.compare.collect import ROBUST_PREFIX
+from awbench.compare.pareto import failed_checks
 from awbench.stats import mcnemar_exact, paired_bootstrap_difference, wra_per_example
 
 PER_SAMPLE_FILE = "per_sample.csv"
@@ -163,8 +164,11 @@ def dominance_column(frame: pd.DataFrame, robust_column: str, pairs: pd.DataFram
                                     (pair["b_evaluation"], pair["a_evaluation"], "B")):
             if pair["verdict"].startswith(f"{side} dominates"):
                 dominates[(winner, loser)] = pair["verdict"].split("(")[1].rstrip(")")
+    failed = failed_checks(frame)
     for position, row in frame.iterrows():
         if pd.isna(row["evaluation"]) or pd.isna(row["clean_accuracy"]) or pd.isna(row[robust_column]):
+            continue
+        if failed[position]:  # off the fronts because a self-check failed, not because of another row
             continue
         if bool(row["pareto"]):
             dominance[position] = FRONT
