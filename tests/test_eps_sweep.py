@@ -61,6 +61,13 @@ def test_a_sweep_gives_the_numbers_of_separate_evaluations_at_each_eps(data_dir,
     assert written["checks"]["eps_monotone"]["status"] == "pass"
     assert sorted(path.name for path in (tmp_path / "sweep").iterdir()) == [
         "eps-1_255", "eps-2_255", "eps-4_255", SWEEP_FILE]
+    # compare reads the sweep: one row per budget, one line in the accuracy-vs-eps figure.
+    from awbench.compare import compare_runs
+
+    compared = compare_runs(tmp_path / "sweep", out=tmp_path / "compared", formats=["csv"])
+    assert sorted(compared.frame["eps"]) == BUDGETS
+    assert (tmp_path / "compared" / "robustness_vs_eps.png") in compared.files
+    assert compared.pairs.empty  # different budgets are never paired
 
 
 @pytest.mark.parametrize(("text", "fragment"), [("1/255,abc", "not a number"), ("1/255,-0.1", "[0, 1]"),
