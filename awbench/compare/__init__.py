@@ -168,11 +168,12 @@ def _metric_label(metric_name: str) -> str:
 
 def _notes(frame: pd.DataFrame, robust: str, metric_name: str, weight: float) -> list[str]:
     formula = f"{wra_column(weight, metric_name)} = {weight:g}*clean + {1 - weight:g}*robust"
-    notes = [f"Accuracies in %. Pareto front and {formula} use robust = {_metric_label(metric_name)}."]
+    notes = [f"Accuracies in % (the written tables give each its Wilson 95% interval, [lo, hi]). Pareto front and "
+             f"{formula} use robust = {_metric_label(metric_name)}."]
     groups = [group for group in dict.fromkeys(frame["group"]) if group != NOT_EVALUATED]
     if len(groups) > 1:
         notes.append(
-            f"Rows fall into {len(groups)} groups evaluated under different conditions (dataset, norm, eps, "
+            f"Rows fall into {len(groups)} groups evaluated under different conditions (dataset, norm, eps, attacks, "
             f"n_examples); each group has its own Pareto front and they are never compared: {'; '.join(groups)}."
         )
     evaluated = frame["group"] != NOT_EVALUATED
