@@ -128,3 +128,15 @@ def test_installed_command_reports_a_missing_folder_without_traceback(tmp_path: 
         timeout=120,
     )
     _assert_one_line_error(done.returncode, done.stderr, "no such folder")
+
+
+def test_against_prints_its_paired_tests_and_an_unknown_run_is_one_line(run_main, tmp_path: Path) -> None:
+    from test_compare_stats import outcomes, write_paired_evaluation
+
+    write_paired_evaluation(tmp_path, "base", *outcomes(150, 80))
+    write_paired_evaluation(tmp_path, "other", *outcomes(110, 40))
+    code, stderr = run_main("compare", str(tmp_path), "--against", "other", "--no-plot")
+    assert code == 0, stderr
+    assert "Paired tests: A = other" in stderr and "B dominates (sig.)" in stderr
+    code, stderr = run_main("compare", str(tmp_path), "--against", "nosuch")
+    _assert_one_line_error(code, stderr, "nosuch", "base")

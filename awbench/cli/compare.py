@@ -34,16 +34,23 @@ def compare(
     table_formats: Annotated[
         str, typer.Option("--format", "-f", help="Comma-separated table formats: csv, md, tex.")
     ] = "csv,md,tex",
-    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw pareto.png and pareto.svg.")] = True,
     reference: Annotated[str | None, typer.Option(
         help="robustbench: add the published leaderboard entries of the same dataset/norm/eps (grey points, "
              "method 'published').")] = None,
+    plot: Annotated[bool, typer.Option("--plot/--no-plot", help="Draw pareto.png/.svg (and robustness_vs_eps "
+                                                            "when a model was evaluated at several budgets).")] = True,
+    against: Annotated[str | None, typer.Option(
+        "--against", help="A run name (or evaluation folder): print and write only its paired tests with the "
+                          "evaluations made on the same examples.")] = None,
 ) -> None:
     """Tabulate every run and evaluation under RUNS_DIR and mark the accuracy-robustness Pareto front.
 
-    Writes comparison.csv/.md/.tex and pareto.png/.svg.
+    Writes comparison.csv/.md/.tex (with Wilson 95% intervals), pareto.png/.svg, and when evaluations share
+    their examples pairwise.csv/.md (McNemar exact tests, paired-bootstrap WRA difference; never between
+    evaluations on different examples); robustness_vs_eps.png/.svg for models evaluated at several budgets.
 
-    Rows evaluated under another dataset, norm, eps or number of examples form separate groups, each with its own front.
+    Rows evaluated under another dataset, norm, eps, number of examples or attack set form separate groups, each
+    with its own front.
 
     Examples:
 
@@ -52,7 +59,9 @@ def compare(
       awbench compare runs/ --metric autoattack --weight 0.7 --out results/ --format csv,md
 
       awbench compare runs/ --reference robustbench
+
+      awbench compare runs/ --against zoo-cifar10-small-cnn-pgd-at
     """
     result = compare_runs(runs_dir, metric=metric, weight=weight, out=out, formats=table_formats, plot=plot,
-                          reference=reference)
+                          reference=reference, against=against)
     print_comparison(result)

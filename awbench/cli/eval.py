@@ -19,6 +19,7 @@ EPILOG = (
     "  awbench eval rb:Carmon2019Unlabeled --model-dir models/ -a autoattack\n\n"
     "  awbench eval --model my_net.py:build --weights net.pt --normalized-inside -a pgd\n\n"
     "  awbench eval tv:resnet18 --weights r18.pt --mean 0.49,0.48,0.45 --std 0.25,0.24,0.26\n\n"
+    "  awbench eval runs/x/best.pt -a pgd --eps 1/255,2/255,4/255,8/255,16/255 --n-examples 500\n\n"
     "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
     "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
     "the adaptive attack. Exits 1 when a self-check fails."
@@ -33,7 +34,8 @@ def eval_command(
     attack: Annotated[list[str] | None, typer.Option(
         "--attack", "-a", help="clean | fgsm | pgd | cw | cw-l2 | autoattack | adaptive; repeat for several "
                                "(default: pgd).")] = None,
-    eps: Annotated[str | None, typer.Option(help="Budget, e.g. 8/255 or 0.5 (default: the checkpoint's).")] = None,
+    eps: Annotated[str | None, typer.Option(help="Budget, e.g. 8/255 or 0.5 (default: the checkpoint's); a list "
+                                                 "1/255,2/255,4/255 sweeps them on the same examples.")] = None,
     norm: Annotated[str | None, typer.Option(help="Linf | L2 (default: the checkpoint's).")] = None,
     n_examples: Annotated[int, typer.Option(help="Test examples (seeded, class-balanced).")] = 1000,
     batch_size: Annotated[int | None, typer.Option(help="Images per batch (default: 256 CPU, 1024 CUDA).")] = None,
@@ -83,7 +85,7 @@ def eval_command(
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
     from awbench.distributed import is_main_process
-    from awbench.evaluation import evaluate_checkpoint, failed_checks, print_summary
+    from awbench.evaluation import eps_sweep, evaluate_checkpoint, failed_checks, print_summary
     from awbench.models.options import ModelOptions, parse_floats, parse_model_args
     from awbench.threat import parse_eps
 
@@ -91,7 +93,8 @@ def eval_command(
         raise typer.BadParameter("Missing argument 'CHECKPOINT' (or --model FILE.py:FUNCTION)" if model is None
                                  else "give CHECKPOINT or --model, not both")
     reference = checkpoint if model is None else model
-    summary = evaluate_checkpoint(
+    evaluate = eps_sweep.evaluate_eps_sweep if eps_sweep.is_eps_list(eps) else evaluate_checkpoint
+    summary = evaluate(
         reference, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
@@ -105,9 +108,11 @@ def eval_command(
         return
     if json_output:
         typer.echo(json.dumps(summary, indent=2))
+    elif "summaries" in summary:
+        eps_sweep.print_sweep(summary)
     else:
         print_summary(summary)
-    failed = failed_checks(summary)
+    failed = eps_sweep.failed_sweep_checks(summary) if "summaries" in summary else failed_checks(summary)
     if failed:
         typer.echo(f"error: self-check failed: {', '.join(failed)} (see {summary['out']}/summary.json)", err=True)
         raise typer.Exit(1)

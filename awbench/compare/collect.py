@@ -35,6 +35,11 @@ AW_NET_MODEL_PREFIX = "aw-"
 
 TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
 MAX_EXAMPLES = 10**9  # more examples than any test set holds: a summary claiming more is corrupt
+# Read from newer summaries: the attack set (for grouping and pairing) and the sweep a row is one point of.
+CURVE_COLUMNS = ("curve_kind", "curve_label")
+# Attacks that do not make two attack sets differ: `adaptive` runs only on dynamic models (a static model
+# has no router to attack), `clean` is no attack.
+ATTACKS_IGNORED_IN_SETS = ("adaptive", CLEAN_ATTACK)
 
 
 @dataclass
@@ -229,7 +234,24 @@ def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnin
         "aw_net": is_aw_net(model, method, summary.get("dynamic")),
         "checks": _unpassed_checks(summary.get("checks")),
         "evaluation": _relative(path.parent, root),
+        "attack_set": _attack_set(summary.get("attacks"), robust),
+        **_curve(summary.get("curve")),
     }
+
+
+def _attack_set(attacks: Any, robust: dict[str, float]) -> str | None:
+    """'pgd+autoattack': the attacks that ran (ignoring adaptive and clean), in the usual order."""
+    names = [str(name) for name in attacks] if isinstance(attacks, list) else list(robust)
+    names = [name for name in names if name not in ATTACKS_IGNORED_IN_SETS]
+    return "+".join(_ordered_attacks(set(names))) or None
+
+
+def _curve(curve: Any) -> dict[str, Any]:
+    """The sweep a row is one point of ({"kind", "value", "label"}); empty fields for a single evaluation."""
+    if not isinstance(curve, dict) or not isinstance(curve.get("kind"), str):
+        return {"curve_kind": None, "curve_label": None, "curve_value": math.nan}
+    label = curve.get("label") if isinstance(curve.get("label"), str) else curve["kind"]
+    return {"curve_kind": curve["kind"], "curve_label": label, "curve_value": _number_or_nan(curve.get("value"))}
 
 
 def _owning_run(folder: Path, checkpoint: Any, root: Path, runs: dict[Path, RunFolder]) -> RunFolder | None:
@@ -290,6 +312,8 @@ def _unevaluated_row(run: RunFolder) -> dict[str, Any]:
         "aw_net": is_aw_net(config.get("model"), config.get("method"), None),
         "checks": None,
         "evaluation": None,
+        "attack_set": None,
+        **_curve(None),
     }
 
 
@@ -341,4 +365,8 @@ def _to_frame(rows: list[dict[str, Any]], attacks: list[str]) -> pd.DataFrame:
     columns["aw_net"] = pd.array([bool(row["aw_net"]) for row in rows], dtype="bool")
     columns["checks"] = pd.array([row["checks"] for row in rows], dtype="str")
     columns["evaluation"] = pd.array([row["evaluation"] for row in rows], dtype="str")
+    columns["attack_set"] = pd.array([row["attack_set"] for row in rows], dtype="str")
+    for name in CURVE_COLUMNS:
+        columns[name] = pd.array([row[name] for row in rows], dtype="str")
+    columns["curve_value"] = pd.array([row["curve_value"] for row in rows], dtype="float64")
     return pd.DataFrame(columns)

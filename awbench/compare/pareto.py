@@ -1,7 +1,8 @@
 """Pareto fronts of clean vs robust accuracy, computed only among rows evaluated under the same conditions.
 
 Accuracies measured on another dataset, norm, budget or number of test examples are not comparable, so rows
-are grouped by (dataset, norm, eps, n_examples) and every group gets its own front.
+are grouped by (dataset, norm, eps, n_examples) and every group gets its own front; rows of one such group
+evaluated with different attack sets (adaptive, which only a dynamic model gets, aside) are split further.
 """
 
 from __future__ import annotations
@@ -57,7 +58,16 @@ def group_labels(frame: pd.DataFrame, evaluated: pd.Series) -> pd.Series:
         norm = row["norm"] if not pd.isna(row["norm"]) else "?"
         n_examples = row["n_examples"] if not pd.isna(row["n_examples"]) else "?"
         labels.append(f"{dataset} {norm} eps={format_eps(row['eps'], row['norm'])} n={n_examples}")
-    return pd.Series(labels, index=frame.index, dtype="str")
+    labels = pd.Series(labels, index=frame.index, dtype="str")
+    if "attack_set" not in frame.columns:
+        return labels
+    # Worst cases over different attack sets are not comparable: such rows get groups of their own, named.
+    attack_sets = frame["attack_set"].fillna("?")
+    for label in labels.unique():
+        members = (labels == label) & evaluated.to_numpy(dtype=bool)
+        if label != NOT_EVALUATED and attack_sets[members].nunique() > 1:
+            labels[members] = labels[members] + " attacks=" + attack_sets[members]
+    return labels
 
 
 def failed_checks(frame: pd.DataFrame) -> pd.Series:

@@ -10,6 +10,7 @@ test set, measured elsewhere, not this comparison's examples and attacks.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,17 +91,20 @@ def add_published(frame: pd.DataFrame, robust: str, wra: str, weight: float) -> 
     return combined, note
 
 
-def draw_published(ax: Axes, rows: pd.DataFrame) -> None:
-    """Grey points (clean vs AutoAttack), one marker per kind; the leaderboard's own front is labelled."""
+def draw_published(ax: Axes, rows: pd.DataFrame) -> dict[str, Any]:
+    """Grey points (clean vs AutoAttack), one marker per kind; the leaderboard's own front is labelled.
+
+    Returns the legend entries {label: handle} of the kinds drawn (the figure draws one legend)."""
+    legend: dict[str, Any] = {}
     if rows.empty:
-        return
+        return legend
     robust = 100 * rows[AUTOATTACK].to_numpy(dtype=float)
     clean = 100 * rows["clean_accuracy"].to_numpy(dtype=float)
-    for label, (marker, legend) in _STYLES.items():
+    for label, (marker, text) in _STYLES.items():
         chosen = (rows["method"] == label).to_numpy()
         if chosen.any():
-            ax.scatter(robust[chosen], clean[chosen], marker=marker, s=28, color="0.6", alpha=0.8, zorder=1,
-                       label=legend)
+            legend[text] = ax.scatter(robust[chosen], clean[chosen], marker=marker, s=28, color="0.6", alpha=0.8,
+                                      zorder=1, label=text)
     # Label the leaderboard's own front (reliable entries): the published state of the art at this budget.
     reliable = ~rows["method"].str.contains("unreliable").to_numpy()
     front = np.flatnonzero(pareto_front(np.where(reliable, clean, math.nan), robust))
@@ -114,4 +118,4 @@ def draw_published(ax: Axes, rows: pd.DataFrame) -> None:
     low_y, high_y = ax.get_ylim()
     ax.set_xlim(min(low_x, float(robust.min()) - 2), max(high_x, min(float(robust.max()) + 12, 102.0)))
     ax.set_ylim(min(low_y, float(clean.min()) - 2), max(high_y, min(float(clean.max()) + 2, 102.0)))
-    ax.legend(loc="best", fontsize=7)
+    return legend

@@ -19,6 +19,7 @@ from awbench.evaluation.runner import build_attacks, evaluate_model
 from awbench.locks import lock_folder
 from awbench.models import ModelOptions, is_foreign
 from awbench.models.checks import output_checks
+from awbench.stats import accuracy_intervals
 from awbench.threat import Norm, ThreatModel, parse_eps
 
 DEFAULT_BATCH_SIZE = {"cpu": 256, "cuda": 1024}
@@ -72,6 +73,7 @@ def evaluate_checkpoint(
     amp: bool = False,
     compile: bool | str = False,
     model_options: ModelOptions | None = None,
+    attack_only: dict[str, Any] | None = None,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -134,7 +136,7 @@ def evaluate_checkpoint(
             results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
                                      out=out_path, show_progress=show_progress, world=world, amp=amp,
-                                     compile=compile)
+                                     compile=compile, attack_only=attack_only)
         except KeyboardInterrupt:
             console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                           f"--out {out_path} to resume")
@@ -151,6 +153,7 @@ def evaluate_checkpoint(
             "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
             **({"source": metadata["source"]} if "source" in metadata else {}),
         }
+        summary["intervals"] = accuracy_intervals(summary)  # Wilson 95% of clean, each attack, worst case
         if world.is_main:
             write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
     distributed.barrier(world)

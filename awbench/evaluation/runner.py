@@ -208,10 +208,13 @@ def evaluate_model(
     world: distributed.World = distributed.SINGLE,
     amp: bool = False,
     compile: bool | str = False,
+    attack_only: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
-    `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs."""
+    `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs.
+    `attack_only`: {attack: bool mask over x}; an example outside its mask is not attacked and counts as
+    broken (the eps sweep: it was broken at a smaller budget)."""
     model = model.to(device).eval()
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -261,7 +264,8 @@ def evaluate_model(
     bars = progress() if show_progress else nullcontext()
     with bars:
         for attack in attacks:
-            targets = torch.nonzero(alive if cascade else clean_correct).flatten()
+            allowed = (attack_only or {}).get(attack.name, torch.ones(n, dtype=torch.bool))
+            targets = torch.nonzero((alive if cascade else clean_correct) & allowed).flatten()
             bar = None
             if show_progress:
                 task = bars.add_task(attack.name, total=len(targets), info="")
