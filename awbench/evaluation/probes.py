@@ -101,5 +101,10 @@ def rejudge_check(judge: nn.Module, audit_x: torch.Tensor, audit_y: torch.Tensor
     recorded for them (`recorded`, bool)."""
     if not len(recorded):
         return checks.check("pass", "no adversarial example kept to judge again (every unit was resumed)")
-    survived = predict(judge, audit_x, REJUDGE_BATCH, device) == audit_y.cpu()
-    return checks.rejudge_check(int((survived != recorded.cpu()).sum()), len(recorded), randomised)
+    logits = _logits(judge, audit_x, REJUDGE_BATCH, device)
+    labels = audit_y.cpu()
+    true = logits.gather(1, labels[:, None]).squeeze(1)
+    wrong = logits.scatter(1, labels[:, None], float("-inf")).amax(1)
+    changed = (true > wrong) != recorded.cpu()
+    tie = (true - wrong).abs() <= checks.BATCH_TOLERANCE * logits.abs().amax(1).clamp_min(1.0)
+    return checks.rejudge_check(int((changed & ~tie).sum()), int((changed & tie).sum()), len(recorded), randomised)
