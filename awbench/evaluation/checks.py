@@ -100,21 +100,18 @@ def attack_consistency_check(weaker: str, stronger: str, weaker_survived: torch.
                              stronger_survived: torch.Tensor, *, tolerance: float = CONSISTENCY_TOLERANCE) -> Check:
     """Two attacks that met the same examples: the stronger one must not leave clearly more survivors.
 
-    Counts the samples each breaks that the other cannot. More survivors under `stronger` than under
-    `weaker` (beyond `tolerance` of the attacked samples and one sample) means the stronger attack did not
-    really attack (wrong inputs, a broken adapter): fail. Samples only `stronger` breaks are expected and
-    reported; many of them mean gradient masking fools `weaker`: flag."""
+    Counts the samples each breaks that the other cannot (reported either way: how much `weaker` overstates
+    robustness is worth knowing). More survivors under `stronger` than under `weaker`, beyond `tolerance` of
+    the examples and one sample, means the stronger attack did not really attack (wrong inputs, a broken
+    adapter, a wrong judge): fail."""
     count = len(weaker_survived)
     only_stronger = int((weaker_survived & ~stronger_survived).sum())
     only_weaker = int((stronger_survived & ~weaker_survived).sum())
     detail = (f"{count} examples met both: {only_stronger} broken by {stronger} only, {only_weaker} by "
               f"{weaker} only; survivors {int(weaker_survived.sum())} {weaker} vs {int(stronger_survived.sum())} "
               f"{stronger}")
-    slack = max(1.0, tolerance * count)
-    if only_weaker - only_stronger > slack:
+    if only_weaker - only_stronger > max(1.0, tolerance * count):
         return check("fail", detail + f": {stronger} leaves more survivors than {weaker}")
-    if only_stronger > slack:
-        return check("flag", detail + f": {weaker} overstates robustness here (gradient masking?)")
     return check("pass", detail)
 
 
