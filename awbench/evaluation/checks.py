@@ -20,7 +20,7 @@ from awbench.threat import Norm, ThreatModel
 TOLERANCE = 1e-6  # float32 rounding of x + delta; anything above is a real violation
 BATCH_TOLERANCE = 1e-2  # relative logit difference between batch compositions (TF32/bf16 kernels move ~1e-3)
 CONSISTENCY_TOLERANCE = 0.02  # fraction of the examples two attacks may disagree on before it counts
-LARGE_EPS_SURVIVORS = 0.05  # fraction of examples allowed to survive the large-eps PGD
+LARGE_EPS_SURVIVORS = 0.05  # fraction of examples (at least one) allowed to survive the large-eps PGD
 
 Check = dict[str, str]
 
@@ -131,7 +131,7 @@ def accuracy_nonincreasing_in_eps(accuracies: Mapping[float, float], *, toleranc
 def large_eps_check(survivors: int, count: int, eps: float, steps: int, randomised: bool) -> Check:
     """PGD with a huge budget must break (almost) every example; survivors mean masked gradients or an
     attack that does not reach the model, and every robust number of the evaluation would be overstated."""
-    allowed = int(LARGE_EPS_SURVIVORS * count)
+    allowed = max(1, int(LARGE_EPS_SURVIVORS * count))  # one stray survivor is noise, not masking
     detail = (f"PGD-{steps} at Linf eps {eps:g} on {count} clean-correct examples: {survivors} survive "
               f"(at most {allowed} allowed)")
     if survivors <= allowed:
