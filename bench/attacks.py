@@ -4,7 +4,11 @@ Each row is timed once per round (--repeats rounds, default 1; the median is rep
 
 1. PGD-20 (Linf, default 8/255, step eps/4, no random start) throughput: awbench `pgd()` (last iterate, the same
    algorithm as torchattacks) and the evaluation's early-stopping PGD, vs torchattacks PGD (goal >= 1.0x)
-   and foolbox LinfPGD (goal >= 3x).
+   and foolbox LinfPGD (goal >= 3x). Like for like: with --clean-correct every library attacks only the
+   images the model classifies correctly, as `awbench eval` does (a misclassified image leaves early stop at
+   step 0, so on a weak model and all images the early-stop ratio measures how many images are already
+   wrong, not the attack); use a robust --checkpoint (zoo:cifar10-small-cnn-pgd-at), where most samples run
+   all steps.
 2. `awbench eval --attack autoattack` (evaluate_checkpoint: loading, clean pass, self-checks, files) vs one
    bare pyautoattack call (loading + run_standard_evaluation), version standard (goal <= 1.05x).
 3. The four-attack suite fgsm + pgd + cw + autoattack with --cascade vs without (goal <= 0.6x).
@@ -14,6 +18,8 @@ the whole benchmark takes a few minutes; --checkpoint evaluates an existing mode
 
     python bench/attacks.py --data-dir ../shared/data --n 256 --batch 256 --threads 1 --markdown
     python bench/attacks.py --data-dir ../shared/data --eps 2/255 --sections pgd   # a model keeping ~80%
+    python bench/attacks.py --data-dir ../shared/data --checkpoint zoo:cifar10-small-cnn-pgd-at --clean-correct \
+        --n 1000 --sections pgd --markdown                                         # like for like
 """
 
 from __future__ import annotations
@@ -164,6 +170,8 @@ def main() -> None:
     parser.add_argument("--train-epochs", type=int, default=3)
     parser.add_argument("--eps", default="8/255", help="Linf budget")
     parser.add_argument("--sections", default="pgd,autoattack,suite", help="comma-separated subset to run")
+    parser.add_argument("--clean-correct", action="store_true",
+                        help="pgd section: attack only the clean-correct images (what awbench eval attacks)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds; the median time of each row is kept")
     parser.add_argument("--markdown", action="store_true", help="also print the table as markdown (stdout)")
     args = parser.parse_args()
@@ -179,9 +187,16 @@ def main() -> None:
         x, y = test.select(balanced_subset(test.labels, args.n, 0)).as_float()
         console.print(f"model {path}: clean accuracy {accuracy(model, x, y):.2%} on {args.n} test images, "
                       f"{torch.get_num_threads()} thread(s)")
+        pgd_x, pgd_y = x, y
+        if args.clean_correct:
+            with torch.no_grad():
+                correct = model(x).argmax(1) == y
+            pgd_x, pgd_y = x[correct], y[correct]
+        image_set = (f"{len(pgd_y)} clean-correct of {args.n} images" if args.clean_correct
+                     else f"all {args.n} images, misclassified ones included")
         rounds: list[list[dict[str, Any]]] = []
         for round_index in range(args.repeats):  # sections interleaved, so load from other jobs hits all alike
-            rows = pgd_section(model, x, y, eps) if "pgd" in sections else []
+            rows = pgd_section(model, pgd_x, pgd_y, eps) if "pgd" in sections else []
             if "autoattack" in sections:
                 rows += autoattack_section(path, args.data_dir, args.n, args.batch, scratch / f"aa{round_index}", eps)
             if "suite" in sections:
@@ -193,7 +208,7 @@ def main() -> None:
                    if ours in {row["name"] for row in rows}]
     by_name = {row["name"]: row for row in rows}
     table = Table(title=f"awbench attacks vs references (CPU, {torch.get_num_threads()} thread(s), Linf eps "
-                        f"{args.eps}, {args.n} CIFAR-10 test images, batch {args.batch}, "
+                        f"{args.eps}, {args.n} CIFAR-10 test images, PGD rows on {image_set}, batch {args.batch}, "
                         f"median of {args.repeats} run(s))")
     for column in ("comparison", "ours s", "theirs s", "ratio", "goal", "ours acc", "theirs acc"):
         table.add_column(column, justify="left" if column == "comparison" else "right")
@@ -202,6 +217,7 @@ def main() -> None:
     for label, ours_name, theirs_name, goal, kind in comparisons:
         ours, theirs = by_name[ours_name], by_name[theirs_name]
         ratio = theirs["seconds"] / ours["seconds"] if kind == "throughput" else ours["seconds"] / theirs["seconds"]
+        label = f"{label} ({image_set})" if label.startswith("PGD") else label
         cells = [label, f"{ours['seconds']:.2f}", f"{theirs['seconds']:.2f}", f"{ratio:.2f}x", goal,
                  f"{ours['accuracy']:.2%}", f"{theirs['accuracy']:.2%}"]
         table.add_row(*cells)

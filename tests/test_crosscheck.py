@@ -2,7 +2,10 @@
 
 - our PGD (random start off) vs torchattacks' PGD / PGDL2 on the same 256 images: accuracy within 0.5 pp;
 - the evaluation's early-stopping PGD is the same attack cut short: never weaker than torchattacks';
-- `awbench`'s autoattack path vs one bare pyautoattack call on the same images and seed: equal.
+- `awbench`'s autoattack path vs one bare pyautoattack call on the same images and seed: equal, for a reduced
+  custom APGD set on a tiny model and for the standard version (nothing of awbench's copied into the bare
+  side) on a slice of the zoo's PGD-AT checkpoint;
+- the zoo manifest's reported numbers reproduce (clean accuracy of every checkpoint; PGD of one).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import torch
 import torchattacks
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
+import model_zoo.manifest
 from awbench.attacks import AttackOptions, create_attack
 from awbench.attacks.pgd import pgd
 from awbench.data import balanced_subset, load_dataset
@@ -83,3 +87,50 @@ def test_autoattack_equals_bare_pyautoattack(small_cnn_run, data_dir, tmp_path):
     assert summary["robust_accuracy"]["autoattack"] == int(theirs.sum()) / n
     per_sample = pd.read_csv(tmp_path / "per_sample.csv")
     assert per_sample["survived_autoattack"].tolist() == theirs.int().tolist()
+
+
+ZOO_PGD_AT = "cifar10-small-cnn-pgd-at"
+
+
+def test_standard_autoattack_equals_bare_pyautoattack_on_a_zoo_checkpoint(data_dir, tmp_path):
+    """Standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square; nothing overridden on either side)."""
+    from pyautoattack import AutoAttack
+
+    from awbench import checkpoint
+
+    n, seed = 16, 0
+    summary = evaluate_checkpoint(f"zoo:{ZOO_PGD_AT}", attacks=["autoattack"], n_examples=n, batch_size=n,
+                                  data_dir=data_dir, seed=seed, device="cpu", out=tmp_path, show_progress=False,
+                                  aa_chunk_size=n)
+    assert summary["details"]["autoattack"]["settings"]["version"] == "standard"
+
+    model, _ = checkpoint.load(f"zoo:{ZOO_PGD_AT}", "cpu")
+    test = load_dataset("cifar10", "test", data_dir=data_dir)
+    x, y = test.select(balanced_subset(test.labels, n, seed)).as_float()
+    bare = AutoAttack(model, norm="Linf", eps=8 / 255, version="standard", device="cpu", seed=seed)
+    x_adv, _ = bare.run_standard_evaluation(x, y, batch_size=n)
+    theirs = survived(model, x_adv, y)
+
+    assert 0 < int(theirs.sum()) < round(summary["clean_accuracy"] * n)  # some samples break, some survive
+    per_sample = pd.read_csv(tmp_path / "per_sample.csv")
+    assert per_sample["survived_autoattack"].tolist() == theirs.int().tolist()
+
+
+def test_zoo_manifest_numbers_reproduce(data_dir, tmp_path):
+    """Every checkpoint's reported clean accuracy, and the PGD-AT checkpoint's reported PGD-20 accuracy (through
+    `evaluate_checkpoint`), on the manifest's 500 test images (seed 0). AutoAttack, CW and the AW-Net's adaptive
+    attack on 500 images are too slow for a test."""
+    from awbench import checkpoint
+
+    test = load_dataset("cifar10", "test", data_dir=data_dir)
+    x, y = test.select(balanced_subset(test.labels, 500, 0)).as_float()
+    for entry in model_zoo.manifest.entries():
+        assert "500 CIFAR-10 test images (seed 0)" in entry.reported["measured_by"]
+        model, _ = checkpoint.load(f"zoo:{entry.name}", "cpu")
+        clean = int(survived(model, x, y).sum()) / len(y)
+        assert clean == pytest.approx(entry.reported["clean_accuracy"], abs=1e-9), entry.name
+    summary = evaluate_checkpoint(f"zoo:{ZOO_PGD_AT}", attacks=["pgd"], n_examples=500, data_dir=data_dir, seed=0,
+                                  device="cpu", out=tmp_path, show_progress=False)
+    reported = model_zoo.manifest.entry(ZOO_PGD_AT).reported
+    assert summary["clean_accuracy"] == pytest.approx(reported["clean_accuracy"], abs=1e-9)
+    assert summary["robust_accuracy"]["pgd"] == pytest.approx(reported["per_attack"]["pgd"], abs=1e-9)

@@ -69,3 +69,50 @@ def test_amp_check_with_no_clean_correct_example_passes_instead_of_nan(standard_
     assert results["clean_accuracy"] == 0.0
     check = results["checks"]["amp_matches_fp32"]
     assert check["status"] == "pass" and "nan" not in check["detail"]
+
+
+def _evaluate(model, x, y, *, amp, names=("pgd", "autoattack")):
+    threat = ThreatModel(Norm.LINF, 8 / 255)
+    options = AttackOptions(steps=5, version="custom", aa_attacks=["apgd-ce"], aa_iterations=5)
+    attacks = build_attacks(list(names), threat, options, batch_size=32, seed=0)
+    return evaluate_model(model, x, y, attacks=attacks, options=options, threat=threat, batch_size=32, seed=0,
+                          device=torch.device("cpu"), show_progress=False, amp=amp)
+
+
+def test_what_bf16_calls_fooled_is_attacked_again_unless_fp32_agrees(cifar_test):
+    """Under autocast this model's predictions are rolled, so bf16 calls every sample fooled at once: PGD's early
+    stop and AutoAttack's robust flags would stop attacking, and the fp32 judge would count them all robust."""
+    torch.set_num_threads(1)
+    model, _ = checkpoint.load("zoo:cifar10-small-cnn-standard")
+    x, y = cifar_test.select(torch.arange(0, 10000, 250)).as_float()
+    fp32 = _evaluate(model, x, y, amp=False)
+    amp = _evaluate(_RolledUnderAutocast(model).eval(), x, y, amp=True)
+    assert amp["clean_accuracy"] == fp32["clean_accuracy"] > 0.2
+    for name in ("pgd", "autoattack"):
+        assert fp32["robust_accuracy"][name] < 0.5 * fp32["clean_accuracy"]  # a weak model: most samples break
+        assert amp["robust_accuracy"][name] <= fp32["robust_accuracy"][name] + 0.05, name
+        assert amp["details"][name]["reattacked_in_fp32"] > 0
+    assert amp["checks"]["amp_matches_fp32"]["status"] != "fail"
+
+
+class _GradientlessUnderAutocast(nn.Module):
+    """Right predictions under autocast, but no gradient through the input: a bf16 attack gets nowhere."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_autocast_enabled("cpu"):
+            return self.model(x.detach()) + 0 * x.flatten(1)[:, :1]
+        return self.model(x)
+
+
+def test_amp_check_fails_and_counts_when_bf16_overstates_robustness(cifar_test):
+    torch.set_num_threads(1)
+    model, _ = checkpoint.load("zoo:cifar10-small-cnn-standard")
+    x, y = cifar_test.select(torch.arange(0, 10000, 250)).as_float()
+    results = _evaluate(_GradientlessUnderAutocast(model).eval(), x, y, amp=True, names=("pgd",))
+    check = results["checks"]["amp_matches_fp32"]
+    assert check["status"] == "fail"
+    assert "per-sample results differ" in check["detail"] and "survive only bf16" in check["detail"]

@@ -44,8 +44,9 @@ def test_summary_has_every_field_and_fractions(four_attack_summary):
     assert set(summary["seconds"]) >= {"clean", "fgsm", "pgd", "cw", "total"}
     statuses = {name: check["status"] for name, check in summary["checks"].items()}
     assert statuses == {name: "pass" for name in statuses}
-    assert {"deterministic", "eps0_pgd_equals_clean", "robust_le_clean", "worst_le_each", "dynamic",
-            "budget:pgd", "budget:fgsm", "budget:cw", "budget:clean"} <= set(statuses)
+    assert {"deterministic", "batch_independent", "eps0_pgd_equals_clean", "large_eps_breaks_all", "budget:pgd",
+            "budget:fgsm", "budget:cw", "budget:clean", "rejudged:pgd", "rejudged:cw"} <= set(statuses)
+    assert not {"robust_le_clean", "worst_le_each", "dynamic"} & set(statuses)  # could not fail: gone
 
 
 def test_per_sample_csv_agrees_with_summary(four_attack_summary):
@@ -119,7 +120,7 @@ def test_aw_net_gets_the_adaptive_attack_and_the_dynamic_flag(aw_run, data_dir, 
                                   **{**FAST, "n_examples": 20}, **CHEAP_AA)
     assert summary["dynamic"] is True
     assert summary["attacks"] == ["pgd", "autoattack", "adaptive"]
-    assert summary["checks"]["dynamic"]["status"] == "flag"
+    assert "dynamic" not in summary["checks"]  # a label of the model, not a check
     assert "autoattack_flags" in summary["checks"]
     assert summary["worst_case_accuracy"] <= summary["robust_accuracy"]["adaptive"]
     assert {"router_aware_accuracy", "transfer_accuracy"} <= set(summary["details"]["adaptive"])
@@ -170,3 +171,15 @@ def test_a_zoo_evaluation_goes_to_its_own_folder_not_to_a_run_of_the_same_name()
 
     out = default_out(Path("zoo:cifar10-small-cnn-pgd-at"))
     assert out.parent == Path("runs") / "zoo-cifar10-small-cnn-pgd-at" and out.name.startswith("eval-")
+
+
+def test_a_resumed_evaluation_reports_this_runs_seconds_apart_from_resumed_work(small_cnn_run, data_dir, tmp_path):
+    settings = {"attacks": ["pgd"], "data_dir": data_dir, "out": tmp_path, **FAST}
+    first = evaluate_checkpoint(small_cnn_run, **settings)
+    assert "resumed_seconds" not in first and 0 < first["seconds"]["pgd"] <= first["seconds"]["total"]
+    again = evaluate_checkpoint(small_cnn_run, **settings)  # every unit taken from the state file
+    assert again["details"]["pgd"]["resumed_units"] >= 1
+    assert again["seconds"]["pgd"] <= again["seconds"]["total"]
+    assert again["seconds"]["pgd"] == 0.0
+    assert again["resumed_seconds"]["pgd"] == pytest.approx(first["seconds"]["pgd"])
+    assert again["robust_accuracy"] == first["robust_accuracy"]

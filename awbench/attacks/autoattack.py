@@ -14,6 +14,10 @@ standard AutoAttack; only the random draws differ from one call over everything)
 all examples, the result equals one bare `AutoAttack(...).run_standard_evaluation` on the same images,
 seed and batch size.
 
+Memory format. pyautoattack reshapes input gradients with `view`, which a channels_last input (what the
+evaluation uses on CUDA) makes fail; it gets contiguous inputs. Its gradients accumulate into buffers shaped
+like the input, so a channels_last model is fine.
+
 Flags. AutoAttack's checks (randomised / dynamic defense, probability outputs, zero gradients, Square
 doing better than the gradient attacks...) are logger warnings on the 'auto-attack' logger; they are
 captured here and reported in the summary's checks, never dropped. `checks.check_dynamic` counts calls in
@@ -96,6 +100,7 @@ class AutoAttackAdapter(Attack):
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> AttackOutput:
         options = self.options
+        x = x.contiguous()  # pyautoattack views input gradients (grad.view): a channels_last input breaks it
         adversary = build_autoattack(model, norm=self.threat.norm.value, eps=self.threat.eps,
                                      version=options.version, device=x.device, seed=self.seed,
                                      attacks=options.aa_attacks, iterations=options.aa_iterations)

@@ -30,6 +30,7 @@ class CarliniWagnerL2(Attack):
         import foolbox
 
         options = self.options
+        x = x.contiguous()  # a library may reshape input gradients with `view` (channels_last breaks that)
         fmodel = foolbox.PyTorchModel(model, bounds=(0.0, 1.0), device=x.device)
         attack = foolbox.attacks.L2CarliniWagnerAttack(
             binary_search_steps=options.cw_l2_binary_search_steps, steps=options.cw_l2_steps,

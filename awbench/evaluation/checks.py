@@ -1,13 +1,16 @@
 """Self-checks written into every summary: {name: {"status": "pass" | "fail" | "flag", "detail": str}}.
 
-"fail": the evaluation itself is wrong (an example outside its budget, an accuracy out of order) and its
-numbers must not be quoted. "flag": a property of the model that makes the numbers need care (a dynamic or
-randomised model, AutoAttack's own warnings); reported, never hidden.
+"fail": the evaluation itself is wrong (an example outside its budget, verdicts that change with the batch,
+an attack that cannot break anything even with a huge budget) and its numbers must not be quoted.
+"flag": a property of the model that makes the numbers need care (a randomised model, bf16 attacks that
+disagree with fp32, AutoAttack's own warnings); reported, never hidden. Every check here can fail or flag on
+a broken evaluation; tests build one for each.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -15,6 +18,9 @@ import torch
 from awbench.threat import Norm, ThreatModel
 
 TOLERANCE = 1e-6  # float32 rounding of x + delta; anything above is a real violation
+BATCH_TOLERANCE = 1e-2  # relative logit difference between batch compositions (TF32/bf16 kernels move ~1e-3)
+CONSISTENCY_TOLERANCE = 0.02  # fraction of the examples two attacks may disagree on before it counts
+LARGE_EPS_SURVIVORS = 0.05  # fraction of examples (at least one) allowed to survive the large-eps PGD
 
 Check = dict[str, str]
 
@@ -62,15 +68,77 @@ def budget_check(stats: dict[str, Any], threat: ThreatModel) -> Check:
     return check("pass", detail)
 
 
-def order_checks(clean: float, robust: dict[str, float], worst: float) -> dict[str, Check]:
-    above = {name: value for name, value in robust.items() if value > clean + 1e-12}
-    looser = {name: value for name, value in robust.items() if worst > value + 1e-12}
-    return {
-        "robust_le_clean": check("fail", f"robust above clean accuracy {clean:.4f}: {above}") if above
-        else check("pass", f"every attack's accuracy <= clean accuracy {clean:.4f}"),
-        "worst_le_each": check("fail", f"worst case {worst:.4f} above {looser}") if looser
-        else check("pass", f"worst case {worst:.4f} <= every attack's accuracy"),
-    }
+def rejudge_check(mismatches: int, ties: int, count: int, randomised: bool) -> Check:
+    """A second judging pass over kept adversarial examples, in other batch compositions, must agree with the
+    per-sample results recorded for them (catches batch-dependent models and bookkeeping slips). `ties`:
+    verdicts that changed where the true and the best wrong logit are equal within float precision of the
+    kernels (an attack stops right past the boundary), not counted as mismatches."""
+    detail = (f"{count} adversarial examples judged again in other batches: {mismatches} verdicts differ from "
+              f"the recorded per-sample results" + (f" ({ties} more flipped at a float-precision tie)" if ties else ""))
+    if not mismatches:
+        return check("pass", detail)
+    if randomised:
+        return check("flag", detail + " (randomised model)")
+    return check("fail", detail)
+
+
+def clean_batches_check(changed: int, count: int, difference: float, scale: float, randomised: bool) -> Check:
+    """Clean logits must not depend on which other images share the batch (a model left in train mode
+    normalises with batch statistics: its outputs move with the batch). Predictions that flip while the
+    logits agree within BATCH_TOLERANCE are float-precision ties, not a failure."""
+    detail = (f"{count} examples passed again in batches of another composition: {changed} predictions changed, "
+              f"max logit difference {difference:.3g} (largest logit {scale:.3g}, tolerance {BATCH_TOLERANCE:g} "
+              "of it)")
+    if difference <= BATCH_TOLERANCE * max(1.0, scale):
+        return check("pass", detail)
+    if randomised:
+        return check("flag", detail + " (randomised model)")
+    return check("fail", detail + ": batch-dependent outputs (a model in train mode?)")
+
+
+def attack_consistency_check(weaker: str, stronger: str, weaker_survived: torch.Tensor,
+                             stronger_survived: torch.Tensor, *, tolerance: float = CONSISTENCY_TOLERANCE) -> Check:
+    """Two attacks that met the same examples: the stronger one must not leave clearly more survivors.
+
+    Counts the samples each breaks that the other cannot (reported either way: how much `weaker` overstates
+    robustness is worth knowing). More survivors under `stronger` than under `weaker`, beyond `tolerance` of
+    the examples and one sample, means the stronger attack did not really attack (wrong inputs, a broken
+    adapter, a wrong judge): fail."""
+    count = len(weaker_survived)
+    only_stronger = int((weaker_survived & ~stronger_survived).sum())
+    only_weaker = int((stronger_survived & ~weaker_survived).sum())
+    detail = (f"{count} examples met both: {only_stronger} broken by {stronger} only, {only_weaker} by "
+              f"{weaker} only; survivors {int(weaker_survived.sum())} {weaker} vs {int(stronger_survived.sum())} "
+              f"{stronger}")
+    if only_weaker - only_stronger > max(1.0, tolerance * count):
+        return check("fail", detail + f": {stronger} leaves more survivors than {weaker}")
+    return check("pass", detail)
+
+
+def accuracy_nonincreasing_in_eps(accuracies: Mapping[float, float], *, tolerance: float = 0.0) -> Check:
+    """Robust accuracy over a sweep of budgets (same model, examples and attack) must not rise with eps.
+
+    `accuracies`: {eps: accuracy as a fraction}; `tolerance`: allowed rise (fraction), e.g. one example."""
+    ordered = sorted(accuracies.items())
+    rises = [(low, high, a, b) for (low, a), (high, b) in zip(ordered, ordered[1:]) if b > a + tolerance + 1e-12]
+    text = ", ".join(f"{eps:.4g}: {accuracy:.4f}" for eps, accuracy in ordered)
+    if rises:
+        where = "; ".join(f"{a:.4f} at eps {low:.4g} -> {b:.4f} at eps {high:.4g}" for low, high, a, b in rises)
+        return check("fail", f"accuracy rises with eps ({where}); accuracies {text}")
+    return check("pass", f"accuracy non-increasing in eps (tolerance {tolerance:g}): {text}")
+
+
+def large_eps_check(survivors: int, count: int, eps: float, steps: int, randomised: bool) -> Check:
+    """PGD with a huge budget must break (almost) every example; survivors mean masked gradients or an
+    attack that does not reach the model, and every robust number of the evaluation would be overstated."""
+    allowed = max(1, int(LARGE_EPS_SURVIVORS * count))  # one stray survivor is noise, not masking
+    detail = (f"PGD-{steps} at Linf eps {eps:g} on {count} clean-correct examples: {survivors} survive "
+              f"(at most {allowed} allowed)")
+    if survivors <= allowed:
+        return check("pass", detail)
+    if randomised:
+        return check("flag", detail + " (randomised model: use an EOT evaluation)")
+    return check("fail", detail + ": gradients do not lead the attack (masked gradients?)")
 
 
 def flags_check(messages: list[str], source: str) -> Check:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import zlib
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,14 @@ from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
 from awbench.device import compile_model
 from awbench.evaluation import checks as checks_module
+from awbench.evaluation import probes
+from awbench.evaluation.judging import judged_attack, on_device, unit_seed, uses_channels_last
 from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.evaluation.state import EvaluationState
 from awbench.threat import ThreatModel
 
-EPS0_SLICE = 32  # examples of the eps=0 PGD check
-EPS0_STEPS = 2
-DETERMINISM_SLICE = 64  # examples passed through the model a second time
+AUDIT_PER_UNIT = 16  # adversarial examples per unit kept in memory and judged again at the end
+CONSISTENT_PAIRS = [("pgd", "autoattack")]  # (weaker, stronger): compared when both met the same examples
 
 
 @dataclass
@@ -43,6 +43,9 @@ class AttackRecord:
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # name -> values of attacked examples
     flags: list[str] = field(default_factory=list)
     resumed_units: int = 0
+    resumed_seconds: float = 0.0  # work done by an earlier, interrupted run and taken from its state file
+    reattacked: int = 0  # --amp: samples attacked again in fp32 after bf16 and fp32 disagreed
+    audit: list[tuple[list[int], torch.Tensor]] = field(default_factory=list)  # (positions, x_adv) to re-judge
 
 
 def build_attacks(names: list[str], threat: ThreatModel, options: AttackOptions, *, batch_size: int,
@@ -63,18 +66,8 @@ def _fraction(flags: torch.Tensor) -> float:
     return int(flags.sum()) / len(flags) if len(flags) else 0.0
 
 
-def _unit_seed(seed: int, attack: str, unit: int) -> int:
-    return zlib.crc32(f"{seed}:{attack}:{unit}".encode())
-
-
 def _on_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    x = x.to(device, non_blocking=True)
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
-
-
-def _predict(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
-    """Predicted classes of `x` (CPU tensor), batch by batch, without autograd."""
-    return _clean_pass(model, x, batch_size, device)[0]
+    return on_device(x, device)
 
 
 def _clean_pass(model: nn.Module, x: torch.Tensor, batch_size: int,
@@ -89,61 +82,27 @@ def _clean_pass(model: nn.Module, x: torch.Tensor, batch_size: int,
     return (torch.cat(predictions) if predictions else torch.empty(0, dtype=torch.long)), first
 
 
-def _determinism_check(model: nn.Module, x: torch.Tensor, first_logits: torch.Tensor, batch_size: int,
-                       device: torch.device) -> dict[str, str]:
-    """The randomised-model check: a second clean pass over the first batch must give the same logits."""
-    count = min(batch_size, DETERMINISM_SLICE)
-    first_logits = first_logits[:count]
-    with torch.inference_mode():
-        second = model(_on_device(x[:count], device)).float()
-    difference = float((first_logits - second).abs().max()) if len(second) else 0.0
-    same_predictions = bool((first_logits.argmax(1) == second.argmax(1)).all())
-    detail = f"two clean passes over {len(second)} examples: max logit difference {difference:.3g}"
-    if same_predictions and difference <= 1e-4 * max(1.0, float(second.abs().max()) if len(second) else 1.0):
-        return checks_module.check("pass", detail)
-    return checks_module.check("flag", "randomised model? " + detail + "; use an EOT evaluation (--version rand)")
-
-
-def _eps0_check(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_prediction: torch.Tensor,
-                options: AttackOptions, threat: ThreatModel, device: torch.device, randomised: bool,
-                judge: nn.Module | None = None) -> dict[str, str]:
-    """PGD with eps = 0 (through the same attack and judging path) must reproduce the clean predictions."""
-    zero = ThreatModel(threat.norm, 0.0)
-    step_options = AttackOptions(**{**options.to_dict(), "steps": EPS0_STEPS, "restarts": 1, "step_size": 0.01})
-    attack = create_attack("pgd", zero, step_options, batch_size=EPS0_SLICE, seed=0)
-    xs, ys = _on_device(x[:EPS0_SLICE], device), y[:EPS0_SLICE].to(device)
-    x_adv = attack.run(model, xs, ys).x_adv
-    stats = checks_module.budget_stats(xs, x_adv, zero)
-    predicted = _predict(judge or model, x_adv.cpu(), EPS0_SLICE, device)
-    expected = clean_prediction[:EPS0_SLICE]
-    accuracy, clean = float((predicted == ys.cpu()).float().mean()), float((expected == ys.cpu()).float().mean())
-    detail = (f"{len(xs)} examples, {EPS0_STEPS} steps: accuracy {accuracy:.4f} vs clean {clean:.4f}, "
-              f"{int((predicted != expected).sum())} predictions changed, max distance {stats['max_distance']:.3g}")
-    # Accuracy, not every prediction: a different batch size may flip a tie at float precision.
-    if accuracy == clean and stats["violations"] == 0:
-        return checks_module.check("pass", detail)
-    if randomised and stats["violations"] == 0:  # a randomised model disagrees with itself anyway
-        return checks_module.check("flag", detail + " (randomised model)")
-    return checks_module.check("fail", detail)
-
-
 def _compute_unit(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, positions: torch.Tensor,
-                  index: int, *, device: torch.device, seed: int, judge: nn.Module | None = None) -> dict[str, Any]:
+                  index: int, *, device: torch.device, seed: int,
+                  judge: nn.Module | None = None) -> tuple[dict[str, Any], tuple[list[int], torch.Tensor]]:
     """Run one unit of work; its random draws depend only on (seed, attack, unit), never on the process.
 
-    `model` is what the attack differentiates; `judge` (default: the same) re-predicts its examples."""
+    `model` is what the attack differentiates; `judge` (default: the same) re-predicts its examples, and
+    attacks again, on itself, a sample the two disagree on (awbench.evaluation.judging). Returns the unit's
+    stored result and a few of its adversarial examples (positions, x_adv on the CPU) to judge again later."""
     began = time.perf_counter()
-    torch.manual_seed(_unit_seed(seed, attack.name, index))
+    torch.manual_seed(unit_seed(seed, attack.name, index))
     xs, ys = _on_device(x[positions], device), y[positions].to(device)
-    output = attack.run(model, xs, ys)
-    budget = checks_module.budget_stats(xs, output.x_adv, attack.threat)
-    with torch.inference_mode():
-        survived = ((judge or model)(output.x_adv.detach()).argmax(1) == ys).cpu()
-    return {
-        "positions": positions.tolist(), "survived": survived.int().tolist(), "budget": budget,
-        "extras": {name: values.detach().float().cpu().tolist() for name, values in output.extras.items()},
-        "flags": output.flags, "seconds": time.perf_counter() - began,
+    judged = judged_attack(attack, model, judge or model, xs, ys,
+                           reattack_seed=unit_seed(seed, attack.name + ":fp32", index))
+    budget = checks_module.budget_stats(xs, judged.x_adv, attack.threat)
+    kept = torch.linspace(0, len(positions) - 1, min(AUDIT_PER_UNIT, len(positions))).round().long()
+    result = {
+        "positions": positions.tolist(), "survived": judged.survived.cpu().int().tolist(), "budget": budget,
+        "extras": {name: values.detach().float().cpu().tolist() for name, values in judged.extras.items()},
+        "flags": judged.flags, "reattacked": judged.reattacked, "seconds": time.perf_counter() - began,
     }
+    return result, (positions[kept].tolist(), judged.x_adv[kept.to(judged.x_adv.device)].detach().cpu())
 
 
 def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tensor, targets: torch.Tensor, *,
@@ -160,20 +119,22 @@ def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tens
     size = attack.unit_size(attack.batch_size)
     units = [(index, targets[start:start + size]) for index, start in enumerate(range(0, len(targets), size))]
     results: dict[int, dict[str, Any]] = {}
+    resumed: set[int] = set()
     for round_start in range(0, len(units), world.size):
         round_units = units[round_start:round_start + world.size]
-        computed: dict[int, dict[str, Any]] = {}
+        computed: dict[int, tuple[dict[str, Any], Any]] = {}
         for offset, (index, positions) in enumerate(round_units):
             stored = state.unit(attack.name, settings, index, positions.tolist())
             if stored is not None:
                 results[index] = stored
-                record.resumed_units += 1
+                resumed.add(index)
             elif offset == world.rank:
                 computed[index] = _compute_unit(model, attack, x, y, positions, index, device=device, seed=seed,
                                                 judge=judge)
         for part in distributed.gather_objects(world, computed):
-            for index, stored in part.items():
+            for index, (stored, audit) in part.items():
                 results[index] = stored
+                record.audit.append(audit)
                 state.store(attack.name, settings, index, stored)
         if bar is not None:
             bar.advance(sum(len(positions) for _, positions in round_units))
@@ -185,10 +146,23 @@ def _run_attack(model: nn.Module, attack: Attack, x: torch.Tensor, y: torch.Tens
         for name, values in stored["extras"].items():
             extras.setdefault(name, []).extend(values)
         record.flags.extend(stored["flags"])
-        record.seconds += stored["seconds"]
+        record.reattacked += int(stored.get("reattacked", 0))
+        if index in resumed:
+            record.resumed_units += 1
+            record.resumed_seconds += stored["seconds"]
+        else:
+            record.seconds += stored["seconds"]
     record.budget = checks_module.merge_budget(budgets)
     record.extras = {name: torch.tensor(values) for name, values in extras.items()}
     return record
+
+
+def _rejudge(judge: nn.Module, record: AttackRecord, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+             randomised: bool) -> checks_module.Check:
+    positions = [position for kept, _ in record.audit for position in kept]
+    audit_x = torch.cat([x_adv for _, x_adv in record.audit]) if record.audit else x[:0]
+    index = torch.tensor(positions, dtype=torch.long)
+    return probes.rejudge_check(judge, audit_x, y[index], record.survived[index], device, randomised)
 
 
 def evaluate_model(
@@ -216,7 +190,7 @@ def evaluate_model(
     `attack_only`: {attack: bool mask over x}; an example outside its mask is not attacked and counts as
     broken (the eps sweep: it was broken at a smaller budget)."""
     model = model.to(device).eval()
-    if device.type == "cuda":
+    if uses_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     fingerprint = model_fingerprint(model)  # of the weights, whatever wraps them below
     if compile:
@@ -230,17 +204,20 @@ def evaluate_model(
     clean_prediction, first_logits = _clean_pass(model, x, batch_size, device)
     clean_correct = clean_prediction == y
     results["seconds"]["clean"] = time.perf_counter() - began
-    results["checks"]["deterministic"] = _determinism_check(model, x, first_logits, batch_size, device)
+    results["checks"].update(probes.clean_pass_checks(model, x, first_logits, batch_size, device))
     randomised = results["checks"]["deterministic"]["status"] != "pass"
     judge = model  # the model under test, in fp32: it gives the clean predictions and judges every attack
+    correct = torch.nonzero(clean_correct).flatten()
     if amp:  # attacks differentiate under bf16 autocast from here on, once the check has compared it with fp32
         amp_model = AutocastModel(model, device.type)
-        correct = torch.nonzero(clean_correct).flatten()[:AMP_SLICE]
-        results["checks"]["amp_matches_fp32"] = amp_check(model, amp_model, x[correct], y[correct], threat, options,
-                                                          device, seed)
+        results["checks"]["amp_matches_fp32"] = amp_check(model, amp_model, x[correct[:AMP_SLICE]],
+                                                          y[correct[:AMP_SLICE]], threat, options, device, seed)
         model = amp_model
-    results["checks"]["eps0_pgd_equals_clean"] = _eps0_check(model, x, y, clean_prediction, options, threat, device,
-                                                             randomised, judge=judge)
+    results["checks"]["eps0_pgd_equals_clean"] = probes.eps0_check(model, judge, x, y, clean_prediction, options,
+                                                                   threat, device, randomised)
+    sliced = correct[:probes.LARGE_EPS_SLICE]
+    results["checks"]["large_eps_breaks_all"] = probes.large_eps_check(model, judge, x[sliced], y[sliced], options,
+                                                                       device, seed, randomised)
 
     is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
     attacks = list(attacks)
@@ -287,10 +264,15 @@ def evaluate_model(
     for attack in attacks:
         record = records[attack.name]
         results["seconds"][attack.name] = record.seconds
+        if record.resumed_units:
+            results.setdefault("resumed_seconds", {})[attack.name] = record.resumed_seconds
         results["checks"][f"budget:{attack.name}"] = checks_module.budget_check(record.budget, threat)
+        results["checks"][f"rejudged:{attack.name}"] = _rejudge(judge, record, x, y, device, randomised)
         details = {"attacked": record.attacked, "settings": attack.describe(), **attack.summarize(record.extras, n)}
         if record.resumed_units:
             details["resumed_units"] = record.resumed_units
+        if amp:
+            details["reattacked_in_fp32"] = record.reattacked
         results["details"][attack.name] = details
         if attack.name == "autoattack":
             results["checks"]["autoattack_flags"] = (
@@ -298,13 +280,15 @@ def evaluate_model(
                 else checks_module.check("pass", "AutoAttack did not run: no example left to attack"))
             for message in dict.fromkeys(record.flags):
                 console.print(f"[yellow]AutoAttack flag:[/] {message}")
-    results["checks"].update(checks_module.order_checks(clean_accuracy, robust, worst_case))
-    advice = ("" if "autoattack" in records else "; add -a autoattack: APGD found more adversarial examples "
-              "on an AW-Net than the PGD-based attacks, adaptive included")
-    results["checks"]["dynamic"] = (
-        checks_module.check("flag", "dynamic model (input-dependent weights): the adaptive attack ran and enters "
-                                    "the worst case; AutoAttack alone is not a sufficient evaluation" + advice)
-        if is_dynamic else checks_module.check("pass", "static model"))
+    if not cascade:  # under --cascade a later attack meets only the earlier ones' survivors: nothing to compare
+        for weaker, stronger in CONSISTENT_PAIRS:
+            if weaker in records and stronger in records:
+                reduced = stronger == "autoattack" and options.version == "custom"
+                check = checks_module.attack_consistency_check(
+                    weaker, stronger, records[weaker].survived[correct], records[stronger].survived[correct])
+                if reduced and check["status"] == "fail":  # a reduced AutoAttack may be weaker: say so, no more
+                    check = checks_module.check("flag", check["detail"] + " (reduced, custom AutoAttack)")
+                results["checks"][f"{weaker}_vs_{stronger}"] = check
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
         n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,
