@@ -137,16 +137,27 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
                               f"{' '.join(str(error).split())[:160]})") from None
 
 
-def load(path: str | Path, device: torch.device | str = "cpu", options: Any = None) -> tuple[nn.Module, dict[str, Any]]:
+def load(path: str | Path, device: torch.device | str = "cpu", options: Any = None, *,
+         allow_factory: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model from the checkpoint's metadata alone and load its weights; eval mode.
 
-    `rb:`, `tv:` and factory references (`file.py:build`) go to awbench.models, with `options`
-    (an awbench.models.ModelOptions: weights, normalisation, classes).
+    `rb:` and `tv:` references go to awbench.models, with `options` (an awbench.models.ModelOptions: weights,
+    normalisation, classes). A factory reference (`file.py:build`, `package.module:build`) imports and runs
+    Python code, so it is refused unless `allow_factory` says the user named it for this very call (the
+    `awbench eval` command line); a reference read from a file (a run's config.json) never runs code.
     """
     from awbench import models  # late: awbench.models loads through awbench.zoo, which imports this module
 
     if models.is_foreign(path):
+        if models.is_factory(path) and not allow_factory:
+            raise CheckpointError(f"'{path}' names Python code (a model factory); awbench runs a factory only "
+                                  "when it is named on the `awbench eval` command line, never from a saved "
+                                  "reference: give an awbench checkpoint, run folder, zoo:NAME or rb:MODEL_ID")
         return models.load(path, options, device)
+    given = options.given() if isinstance(options, models.ModelOptions) else []
+    if given:
+        raise CheckpointError(f"{' '.join(given)} apply only to rb:, tv: and factory models; {path} is an awbench "
+                              "checkpoint, whose metadata already says how to build and normalise it")
     payload = read(path)
     metadata = dict(payload["metadata"])
     model = build_model(metadata)

@@ -15,6 +15,12 @@ from awbench.errors import AwbenchError, CheckpointError
 from awbench.models import ModelOptions, is_foreign, leaderboard
 from awbench.models.checks import logits_check, output_checks
 
+
+def load_factory(reference, device="cpu", options=None):
+    """checkpoint.load as `awbench eval --model` calls it: the user named the factory on this command line."""
+    return checkpoint.load(reference, device, options, allow_factory=True)
+
+
 FACTORY = """
 import torch
 from torch import nn
@@ -81,6 +87,22 @@ def test_factory_file_is_imported_only_when_named(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("reference", ["{source}:build", "trap_mod_abc:build"])
+def test_a_factory_runs_only_when_the_caller_allows_it(tmp_path, monkeypatch, reference):
+    marker = tmp_path / "imported"
+    source = tmp_path / "trap.py"
+    source.write_text(f"open({str(marker)!r}, 'w').write('ran')\nimport torch\ndef build():\n"
+                      "    return torch.nn.Linear(3, 10)\n")
+    (tmp_path / "trap_mod_abc.py").write_text(source.read_text())
+    monkeypatch.chdir(tmp_path)
+    reference = reference.format(source=source)
+    with pytest.raises(CheckpointError, match="names Python code") as error:
+        checkpoint.load(reference, "cpu", ModelOptions(normalized_inside=True))
+    assert "\n" not in str(error.value) and not marker.exists()
+    load_factory(reference, "cpu", ModelOptions(normalized_inside=True))
+    assert marker.exists()
+
+
 def test_weights_with_code_are_refused(tmp_path, factory):
     source, _ = factory
 
@@ -91,19 +113,19 @@ def test_weights_with_code_are_refused(tmp_path, factory):
     bad = tmp_path / "bad.pt"
     torch.save({"head.weight": Payload()}, bad)
     with pytest.raises(CheckpointError, match="refused"):
-        checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=bad, normalized_inside=True))
+        load_factory(f"{source}:build", "cpu", ModelOptions(weights=bad, normalized_inside=True))
 
 
 def test_factory_with_model_args_and_sha256(factory):
     source, weights = factory
-    model, metadata = checkpoint.load(f"{source}:build", "cpu",
+    model, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, normalized_inside=True, model_args={"width": 4}))
     assert not model.training
     assert metadata["source"]["kind"] == "factory" and metadata["source"]["model_args"] == {"width": 4}
     assert metadata["source"]["weights_sha256"] == checkpoint_sha(weights)
     assert metadata["run"] == "my_net.build"
     with pytest.raises(CheckpointError, match="do not fit"):
-        checkpoint.load(f"{source}:build", "cpu",
+        load_factory(f"{source}:build", "cpu",
                         ModelOptions(weights=weights, normalized_inside=True, model_args={"width": 8}))
 
 
@@ -116,12 +138,12 @@ def checkpoint_sha(path: Path) -> str:
 def test_input_convention_is_required_and_mean_std_normalise(factory):
     source, weights = factory
     with pytest.raises(AwbenchError, match="--normalized-inside"):
-        checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights))
+        load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights))
     with pytest.raises(AwbenchError, match="not both"):
-        checkpoint.load(f"{source}:build", "cpu",
+        load_factory(f"{source}:build", "cpu",
                         ModelOptions(weights=weights, mean=(0.5,), std=(0.25,), normalized_inside=True))
-    inside, _ = checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
-    added, metadata = checkpoint.load(f"{source}:build", "cpu",
+    inside, _ = load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
+    added, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, mean=(0.5,), std=(0.25,)))
     x = torch.rand(2, 3, 8, 8)
     torch.testing.assert_close(added(x), inside((x - 0.5) / 0.25))
@@ -130,14 +152,14 @@ def test_input_convention_is_required_and_mean_std_normalise(factory):
 
 def test_eval_mode_is_forced_with_a_warning(factory, capsys):
     source, weights = factory
-    model, metadata = checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
     assert not any(module.training for module in model.modules())
     assert "training mode" in metadata["foreign_checks"]["eval_mode"]["detail"]
     assert "was in training mode" in capsys.readouterr().err
 
 
 def _probe(source: Path, weights: Path, output: str, **options) -> dict:
-    model, metadata = checkpoint.load(f"{source}:build", "cpu", ModelOptions(
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(
         weights=weights, normalized_inside=True, model_args={"output": output}, **options))
     return output_checks(model, torch.rand(8, 3, 32, 32), metadata, "cpu")
 
@@ -171,7 +193,7 @@ def test_tuple_and_dict_outputs_are_refused_naming_the_wrapper(factory, output, 
 def test_wrong_output_shape_is_refused(factory):
     source, weights = factory
     # The weights have 10 outputs; the user claims 7 classes: refused before any attack.
-    model, metadata = checkpoint.load(f"{source}:build", "cpu",
+    model, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, normalized_inside=True, num_classes=7,
                                                    model_args={"num_classes": 10}))
     with pytest.raises(AwbenchError, match=r"shape \[8, 10\].*\[8, 7\]"):
@@ -291,19 +313,39 @@ def test_factory_file_imports_its_neighbours_and_modules_import_from_the_working
     (tmp_path / "net.py").write_text("import torch\nfrom blocks import head\n"
                                      "def build():\n    return torch.nn.Sequential(torch.nn.Flatten(1, -1), "
                                      "torch.nn.LazyLinear(3), head())\n")
-    model, _ = checkpoint.load(f"{tmp_path / 'net.py'}:build", "cpu", ModelOptions(normalized_inside=True))
+    model, _ = load_factory(f"{tmp_path / 'net.py'}:build", "cpu", ModelOptions(normalized_inside=True))
     assert str(tmp_path) not in sys.path and model(torch.rand(2, 3, 4, 4)).shape == (2, 10)
     (tmp_path / "mypkg").mkdir()
     (tmp_path / "mypkg" / "__init__.py").write_text("")
     (tmp_path / "mypkg" / "nets.py").write_text("import torch\ndef build():\n    return torch.nn.Linear(3, 10)\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
-    _, metadata = checkpoint.load("mypkg.nets:build", "cpu", ModelOptions(normalized_inside=True))
+    _, metadata = load_factory("mypkg.nets:build", "cpu", ModelOptions(normalized_inside=True))
     assert metadata["source"]["module"] == "mypkg.nets" and metadata["source"]["weights_sha256"] is None
     with pytest.raises(AwbenchError, match="has no function 'make'; it defines: build"):
-        checkpoint.load("mypkg.nets:make", "cpu", ModelOptions(normalized_inside=True))
+        load_factory("mypkg.nets:make", "cpu", ModelOptions(normalized_inside=True))
 
 
 def test_options_of_other_sources_are_refused_for_rb():
     with pytest.raises(AwbenchError, match="--weights --mean do\\(es\\) not apply to rb: models"):
         checkpoint.load("rb:Standard", "cpu", ModelOptions(weights=Path("w.pt"), mean=(0.5,)))
+
+
+@pytest.mark.parametrize("options, flags", [
+    (ModelOptions(mean=(0.5,), std=(0.25,)), "--mean --std"),
+    (ModelOptions(num_classes=100, model_args={"width": 8}), "--num-classes --model-arg"),
+    (ModelOptions(weights=Path("w.pt"), normalized_inside=True), "--weights --normalized-inside"),
+])
+def test_foreign_options_with_an_awbench_checkpoint_are_refused(options, flags):
+    with pytest.raises(CheckpointError, match=f"^{flags} apply only to rb:, tv: and factory models"):
+        checkpoint.load("zoo:cifar10-small-cnn-standard", "cpu", options)
+
+
+@pytest.mark.parametrize("count", [0, -3, 10**9, True])
+def test_num_classes_is_checked_for_foreign_models(tmp_path, count):
+    import torchvision
+
+    weights = tmp_path / "r18.pt"
+    torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), weights)
+    with pytest.raises(AwbenchError, match="--num-classes must be a whole number in 1..100,000"):
+        checkpoint.load("tv:resnet18", "cpu", ModelOptions(weights=weights, normalized_inside=True, num_classes=count))

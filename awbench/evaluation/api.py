@@ -74,6 +74,7 @@ def evaluate_checkpoint(
     compile: bool | str = False,
     model_options: ModelOptions | None = None,
     attack_only: dict[str, Any] | None = None,
+    allow_factory: bool = False,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -84,7 +85,8 @@ def evaluate_checkpoint(
     from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `compile` (opt-in):
     torch.compile the model, True for inductor or a backend name; the first batches pay for the
     compilation. `model_options`: weights, normalisation and classes of an `rb:`, `tv:` or factory
-    (`file.py:build`) model, which also get the foreign-model checks. `attack_options`: fields of
+    (`file.py:build`) model, which also get the foreign-model checks; a factory runs only with
+    `allow_factory=True` (the user named it for this call). `attack_options`: fields of
     `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
     aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
 
@@ -113,7 +115,7 @@ def evaluate_checkpoint(
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
-    model, metadata = checkpoints.load(checkpoint, torch_device, model_options)
+    model, metadata = checkpoints.load(checkpoint, torch_device, model_options, allow_factory=allow_factory)
     threat = _threat(eps, norm, metadata)
     attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
     for attack in attack_objects:

@@ -73,8 +73,9 @@ def finish(model: Any, options: ModelOptions, *, reference: str, label: str, arc
     if convention == "added":
         model = Normalized(model, options.mean, options.std)
     eval_detail = put_in_eval_mode(model, reference)
+    num_classes = options.num_classes if options.num_classes is not None else spec.num_classes
     metadata = {
-        "architecture": architecture, "num_classes": options.num_classes or spec.num_classes,
+        "architecture": architecture, "num_classes": num_classes,
         "in_channels": spec.in_channels, "mean": list(options.mean or [0.0]), "std": list(options.std or [1.0]),
         "dataset": dataset.value, "method": None, "norm": None, "eps": None, "run": label,
         "checkpoint_path": reference, "source": source,

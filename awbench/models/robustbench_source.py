@@ -93,10 +93,7 @@ def _files(path: Path, ensemble_size: int) -> list[Path]:
 def load(reference: str, options: ModelOptions, device: torch.device | str) -> tuple[nn.Module, dict[str, Any]]:
     """Build and load the RobustBench model; metadata carries its leaderboard card and the weights' sha256."""
     dataset, threat_model, model_id = parse(reference)
-    given = [name for name, value in (("--weights", options.weights), ("--mean", options.mean), ("--std", options.std),
-                                      ("--normalized-inside", options.normalized_inside),
-                                      ("--num-classes", options.num_classes), ("--model-arg", options.model_args),
-                                      ("--dataset", options.dataset)) if value]
+    given = [flag for flag in options.given() if flag != "--model-dir"]
     if given:
         raise AwbenchError(f"{' '.join(given)} do(es) not apply to rb: models (RobustBench builds them, takes [0, 1] "
                            f"inputs, and its weights come from --model-dir); name another dataset as "
