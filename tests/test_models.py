@@ -349,3 +349,22 @@ def test_num_classes_is_checked_for_foreign_models(tmp_path, count):
     torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), weights)
     with pytest.raises(AwbenchError, match="--num-classes must be a whole number in 1..100,000"):
         checkpoint.load("tv:resnet18", "cpu", ModelOptions(weights=weights, normalized_inside=True, num_classes=count))
+
+
+def test_resume_does_not_reuse_results_of_another_model_with_the_same_weights(tmp_path, factory, data_dir, run_cli):
+    """Same state dict, other --model-arg / factory code / normalisation: another model, nothing reused."""
+    source, weights = factory
+    out = tmp_path / "eval"
+    common = ["-a", "fgsm", "--n-examples", "10", "--data-dir", data_dir, "--out", out, "--json"]
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside", *common)
+    assert code == 0, err
+    refused = "holds an evaluation with other settings"
+    other_args = ["--model-arg", "output=softmax", "--normalized-inside"]
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, *other_args, *common)
+    assert code != 0 and refused in err
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--mean", "0", "--std", "1",
+                           *common)
+    assert code != 0 and refused in err
+    source.write_text(source.read_text() + "\n# changed code, same weights\n")
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside", *common)
+    assert code != 0 and refused in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,23 @@ def _threat(eps: float | str | None, norm: str | Norm | None, metadata: dict[str
                               f"({metadata.get('eps')!r}); give --eps") from None
     same_norm = Norm.parse(metadata.get("norm") or "Linf") is norm
     return ThreatModel(norm, trained if same_norm and 0 < trained <= 1 else DEFAULT_EPS[norm])
+
+
+# What identifies a foreign model beyond its weights: the same state dict built by other code, other
+# arguments or another input normalisation is another model, whose stored results must not be reused.
+IDENTITY_KEYS = ("kind", "reference", "module", "function", "architecture", "num_classes", "model_args",
+                 "file_sha256", "weights_sha256")
+
+
+def model_identity(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """The resume key's part for a foreign model (None for an awbench checkpoint: its weights say it all)."""
+    source = metadata.get("source")
+    if not isinstance(source, dict):
+        return None
+    identity = {key: source[key] for key in IDENTITY_KEYS if key in source}
+    identity["input"] = {"mean": metadata.get("mean"), "std": metadata.get("std"),
+                         "convention": metadata.get("foreign_checks", {}).get("input_range", {}).get("detail")}
+    return json.loads(json.dumps(identity, default=repr))  # factory arguments may be any Python object
 
 
 def evaluate_checkpoint(
@@ -138,7 +156,8 @@ def evaluate_checkpoint(
             results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
                                      out=out_path, show_progress=show_progress, world=world, amp=amp,
-                                     compile=compile, attack_only=attack_only)
+                                     compile=compile, attack_only=attack_only,
+                                     model_identity=model_identity(metadata))
         except KeyboardInterrupt:
             console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                           f"--out {out_path} to resume")
