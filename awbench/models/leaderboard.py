@@ -46,6 +46,11 @@ class LeaderboardEntry:
         return parse_eps(self.eps)
 
     @property
+    def evaluable(self) -> bool:
+        """Whether awbench has the entry's test set (ImageNet it has not: such a model cannot be evaluated here)."""
+        return is_evaluable_dataset(self.dataset)
+
+    @property
     def reference(self) -> str:
         return f"rb:{self.dataset}/{self.threat_model}/{self.model_id}"
 
@@ -54,8 +59,15 @@ class LeaderboardEntry:
         return {"model_id": self.model_id, "paper": self.name, "link": self.link, "venue": self.venue,
                 "architecture": self.architecture, "dataset": self.dataset, "threat_model": self.threat_model,
                 "eps": self.eps, "published_clean_accuracy": self.clean_accuracy,
-                "published_autoattack_accuracy": self.autoattack_accuracy, "reported": self.reported,
+                "published_autoattack_accuracy": self.autoattack_accuracy,
+                "published_external_accuracy": self.external, "reported": self.reported,
                 "additional_data": self.additional_data, "unreliable": self.unreliable, "source": SOURCE}
+
+
+def is_evaluable_dataset(dataset: str) -> bool:
+    from awbench.data import DatasetName
+
+    return dataset in {name.value for name in DatasetName}
 
 
 def _fraction(value: object) -> float | None:
