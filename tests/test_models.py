@@ -368,3 +368,10 @@ def test_resume_does_not_reuse_results_of_another_model_with_the_same_weights(tm
     source.write_text(source.read_text() + "\n# changed code, same weights\n")
     code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside", *common)
     assert code != 0 and refused in err
+
+
+def test_a_leaderboard_budget_written_rounded_is_its_k_over_255():
+    rounded = [entry for entry in leaderboard.entries() if entry.eps == "0.031"]
+    assert rounded and all(entry.eps_value == 8 / 255 for entry in rounded)  # eval rb:... then uses 8/255
+    assert {entry.eps_value for entry in leaderboard.select("cifar10", "L2")} == {0.5}
+    assert leaderboard.find("Standard", "cifar10", "Linf").eps_value == 8 / 255

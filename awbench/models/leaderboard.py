@@ -20,6 +20,7 @@ from awbench.threat import Norm, parse_eps
 LEADERBOARD_PATH = Path(__file__).parent / "reference" / "robustbench_leaderboard.csv"
 SOURCE = "RobustBench model_info JSON files, commit 78fcc9e (2025-03-31), MIT licence"
 DATASETS = ("cifar10", "cifar100", "imagenet")
+EPS_TOLERANCE = 5e-4  # RobustBench writes some 8/255 budgets as 0.031
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,12 @@ class LeaderboardEntry:
 
     @property
     def eps_value(self) -> float:
-        return parse_eps(self.eps)
+        """The budget as a number; an Linf budget written rounded ("0.031") is the k/255 it stands for (8/255)."""
+        value = parse_eps(self.eps)
+        steps = round(value * 255)
+        if self.threat_model == Norm.LINF.value and steps >= 1 and abs(value - steps / 255) <= EPS_TOLERANCE:
+            return steps / 255
+        return value
 
     @property
     def evaluable(self) -> bool:
