@@ -375,3 +375,33 @@ def test_a_leaderboard_budget_written_rounded_is_its_k_over_255():
     assert rounded and all(entry.eps_value == 8 / 255 for entry in rounded)  # eval rb:... then uses 8/255
     assert {entry.eps_value for entry in leaderboard.select("cifar10", "L2")} == {0.5}
     assert leaderboard.find("Standard", "cifar10", "Linf").eps_value == 8 / 255
+
+
+@pytest.mark.parametrize("reference, words", [
+    ("rb:svhn/Linf/Foo", "RobustBench has no dataset 'svhn'"),
+    ("rb:cifar100/L2/Foo", "RobustBench has no cifar100 models for the L2 threat model"),
+    ("rb:imagenet/L2/Foo", "awbench cannot evaluate imagenet models"),
+    ("rb:imagenet/Linf/Salman2020Do_50_2", "awbench cannot evaluate imagenet models"),
+])
+def test_bad_rb_references_are_one_line_errors_before_any_download(monkeypatch, reference, words):
+    from awbench.models import robustbench_source
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded")
+
+    monkeypatch.setattr(robustbench_source, "_download", no_download)
+    if "imagenet" in reference:  # refused before robustbench is even imported
+        monkeypatch.setattr(robustbench_source, "import_robustbench", no_download)
+    with pytest.raises(AwbenchError, match=words) as error:
+        checkpoint.load(reference)
+    assert "\n" not in str(error.value)
+
+
+def test_zoo_list_published_shows_external_and_marks_what_cannot_be_evaluated(run_cli, monkeypatch):
+    from awbench.console import console
+
+    monkeypatch.setattr(console, "width", 300)  # the table's cells whole, not ellipsised
+    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "imagenet")
+    assert code == 0 and "not evaluable " in err and "external" in err  # a row's mark (the caption has a colon)
+    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "cifar10")
+    assert code == 0 and "not evaluable " not in err
