@@ -405,3 +405,20 @@ def test_zoo_list_published_shows_external_and_marks_what_cannot_be_evaluated(ru
     assert code == 0 and "not evaluable " in err and "external" in err  # a row's mark (the caption has a colon)
     code, _, err = run_cli("zoo", "list", "--published", "--dataset", "cifar10")
     assert code == 0 and "not evaluable " not in err
+
+
+def test_a_model_that_does_not_fit_the_images_is_a_one_line_error_naming_their_shape(tmp_path):
+    source = tmp_path / "flat.py"
+    source.write_text("import torch\ndef build():\n"
+                      "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))\n")
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(normalized_inside=True, dataset="mnist"))
+    with pytest.raises(AwbenchError, match=r"cannot take the mnist images: a batch of shape \[8, 1, 28, 28\]") as error:
+        output_checks(model, torch.rand(8, 1, 28, 28), metadata, "cpu")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_logits_check_on_cuda_outputs():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], device="cuda")
+    assert logits_check(logits)["status"] == "pass" and logits_check(logits.softmax(1))["status"] == "flag"
+    assert logits_check(logits.log_softmax(1))["status"] == "flag"
