@@ -422,3 +422,14 @@ def test_logits_check_on_cuda_outputs():
     logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], device="cuda")
     assert logits_check(logits)["status"] == "pass" and logits_check(logits.softmax(1))["status"] == "flag"
     assert logits_check(logits.log_softmax(1))["status"] == "flag"
+
+
+@pytest.mark.parametrize("code, kind", [("def build(:\n", "SyntaxError"),
+                                        ("raise ValueError('no GPU')\n", "ValueError")])
+def test_a_dotted_factory_module_that_fails_to_import_is_one_line(tmp_path, monkeypatch, code, kind):
+    name = f"broken_{kind.lower()}_module"
+    (tmp_path / f"{name}.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AwbenchError, match=f"cannot import module '{name}' for the model factory \\({kind}") as error:
+        load_factory(f"{name}:build", "cpu", ModelOptions(normalized_inside=True))
+    assert "\n" not in str(error.value)
