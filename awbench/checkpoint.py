@@ -52,6 +52,27 @@ def save(
     return Path(path)
 
 
+def load_safely(path: Path, advice: str = "") -> Any:
+    """`torch.load(path, weights_only=True)`: no code runs from the file; every failure is one CheckpointError.
+
+    `advice` ends the message of a file refused for holding pickled objects (what to save instead)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
+        if not refused:  # not a pickle at all (random bytes, a text file)
+            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
+        raise CheckpointError(
+            f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
+            f"allow, which could run code ({refused[0][:160]}){advice}"
+        ) from None
+    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
+        raise CheckpointError(
+            f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
+        ) from None
+
+
 def read(path: str | Path) -> dict[str, Any]:
     """Read and validate the raw checkpoint dict; every failure becomes one clear CheckpointError.
 
@@ -72,21 +93,7 @@ def read(path: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path} is a folder without best.pt or checkpoint.pt")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
-        if not refused:  # not a pickle at all (random bytes, a text file)
-            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
-        raise CheckpointError(
-            f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
-            f"allow, which could run code ({refused[0][:160]})"
-        ) from None
-    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
-        raise CheckpointError(
-            f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
-        ) from None
+    payload = load_safely(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an awbench checkpoint (no '{FORMAT}' header)")
     if not isinstance(payload.get("format_version", 0), int):

@@ -181,3 +181,11 @@ def test_an_interrupted_run_releases_its_lock_and_keeps_only_finished_work(tmp_p
         assert (run / "checkpoint.pt").is_file() and not (run / LOCK_FILE).exists()
         monkeypatch.setattr(RunFolder, "save_epoch", original)
         train(TrainConfig.from_dict({**config.to_dict(), "name": "run"}), resume=True, show_progress=False)
+
+
+def test_resuming_a_run_without_checkpoint_is_refused_and_leaves_no_folder(tmp_path, data_dir):
+    config = TrainConfig(epochs=1, subset=32, val_size=0, data_dir=str(data_dir), out=str(tmp_path / "runs"),
+                         name="never-ran", device="cpu")
+    with pytest.raises(AwbenchError, match="cannot resume: .*checkpoint.pt does not exist"):
+        train(config, resume=True, show_progress=False)
+    assert not (tmp_path / "runs" / "never-ran").exists()
