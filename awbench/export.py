@@ -67,7 +67,9 @@ def _check_shape(summary: dict[str, Any], path: Path) -> None:
     for attack, value in mapping("robust_accuracy", summary.get("robust_accuracy")).items():
         fraction(f"robust_accuracy.{attack}", value)
     for name, check in mapping("checks", summary.get("checks")).items():
-        if not isinstance(mapping(f"checks.{name}", check).get("status"), (str, type(None))):
+        if not isinstance(check, dict):
+            refuse(f"checks.{name}", check, "a JSON object")
+        if not isinstance(check.get("status"), (str, type(None))):
             refuse(f"checks.{name}.status", check["status"], "a text")
     mapping("source.model_card", mapping("source", summary.get("source")).get("model_card"))
     autoattack = mapping("details.autoattack", mapping("details", summary.get("details")).get("autoattack"))

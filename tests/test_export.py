@@ -78,7 +78,8 @@ def test_a_reduced_autoattack_is_not_exported_as_autoattack(tmp_path, settings):
 
 
 @pytest.mark.parametrize("changes", [
-    {"checks": ["deterministic"]}, {"checks": {"deterministic": "pass"}}, {"source": "robustbench"},
+    {"checks": ["deterministic"]}, {"checks": {"deterministic": "pass"}}, {"checks": {"deterministic": None}},
+    {"checks": {"deterministic": {"status": 1}}}, {"source": "robustbench"},
     {"source": {"model_card": [1]}}, {"robust_accuracy": [0.5]}, {"robust_accuracy": {"pgd": "high"}},
     {"details": {"autoattack": []}}, {"clean_accuracy": "0.9"}, {"n_examples": "many"},
 ])
