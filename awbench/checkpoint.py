@@ -52,6 +52,27 @@ def save(
     return Path(path)
 
 
+def load_safely(path: Path, advice: str = "") -> Any:
+    """`torch.load(path, weights_only=True)`: no code runs from the file; every failure is one CheckpointError.
+
+    `advice` ends the message of a file refused for holding pickled objects (what to save instead)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
+        if not refused:  # not a pickle at all (random bytes, a text file)
+            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
+        raise CheckpointError(
+            f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
+            f"allow, which could run code ({refused[0][:160]}){advice}"
+        ) from None
+    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
+        raise CheckpointError(
+            f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
+        ) from None
+
+
 def read(path: str | Path) -> dict[str, Any]:
     """Read and validate the raw checkpoint dict; every failure becomes one clear CheckpointError.
 
@@ -72,21 +93,7 @@ def read(path: str | Path) -> dict[str, Any]:
             raise CheckpointError(f"{path} is a folder without best.pt or checkpoint.pt")
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
-        if not refused:  # not a pickle at all (random bytes, a text file)
-            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
-        raise CheckpointError(
-            f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
-            f"allow, which could run code ({refused[0][:160]})"
-        ) from None
-    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
-        raise CheckpointError(
-            f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
-        ) from None
+    payload = load_safely(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an awbench checkpoint (no '{FORMAT}' header)")
     if not isinstance(payload.get("format_version", 0), int):
@@ -137,16 +144,27 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
                               f"{' '.join(str(error).split())[:160]})") from None
 
 
-def load(path: str | Path, device: torch.device | str = "cpu", options: Any = None) -> tuple[nn.Module, dict[str, Any]]:
+def load(path: str | Path, device: torch.device | str = "cpu", options: Any = None, *,
+         allow_factory: bool = False) -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model from the checkpoint's metadata alone and load its weights; eval mode.
 
-    `rb:`, `tv:` and factory references (`file.py:build`) go to awbench.models, with `options`
-    (an awbench.models.ModelOptions: weights, normalisation, classes).
+    `rb:` and `tv:` references go to awbench.models, with `options` (an awbench.models.ModelOptions: weights,
+    normalisation, classes). A factory reference (`file.py:build`, `package.module:build`) imports and runs
+    Python code, so it is refused unless `allow_factory` says the user named it for this very call (the
+    `awbench eval` command line); a reference read from a file (a run's config.json) never runs code.
     """
     from awbench import models  # late: awbench.models loads through awbench.zoo, which imports this module
 
     if models.is_foreign(path):
+        if models.is_factory(path) and not allow_factory:
+            raise CheckpointError(f"'{path}' names Python code (a model factory); awbench runs a factory only "
+                                  "when it is named on the `awbench eval` command line, never from a saved "
+                                  "reference: give an awbench checkpoint, run folder, zoo:NAME or rb:MODEL_ID")
         return models.load(path, options, device)
+    given = options.given() if isinstance(options, models.ModelOptions) else []
+    if given:
+        raise CheckpointError(f"{' '.join(given)} apply only to rb:, tv: and factory models; {path} is an awbench "
+                              "checkpoint, whose metadata already says how to build and normalise it")
     payload = read(path)
     metadata = dict(payload["metadata"])
     model = build_model(metadata)

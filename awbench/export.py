@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from awbench.checkpoint import atomic_write
 from awbench.errors import AwbenchError, UnknownNameError
+from awbench.files import atomic_write
 
 ROBUSTBENCH_FIELDS = ("link", "name", "authors", "additional_data", "number_forward_passes", "dataset", "venue",
                       "architecture", "eps", "clean_acc", "reported", "autoattack_acc")
@@ -43,7 +43,40 @@ def read_summary(eval_dir: str | Path) -> dict[str, Any]:
         raise AwbenchError(f"cannot read {path}: {error}") from None
     if not isinstance(summary, dict) or "clean_accuracy" not in summary:
         raise AwbenchError(f"{path} is not an awbench evaluation summary (no clean_accuracy)")
+    _check_shape(summary, path)
     return summary
+
+
+def _check_shape(summary: dict[str, Any], path: Path) -> None:
+    """The fields export reads have the types awbench writes; a one-line error names the first that does not."""
+    def refuse(what: str, value: Any, expected: str) -> None:
+        raise AwbenchError(f"{path}: '{what}' holds {value!r:.60}, not {expected}; not an awbench evaluation "
+                           "summary (or a damaged one)")
+
+    def fraction(what: str, value: Any) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or not 0 <= value <= 1):
+            refuse(what, value, "a fraction in [0, 1]")
+
+    def mapping(what: str, value: Any) -> dict[str, Any]:
+        if value is not None and not isinstance(value, dict):
+            refuse(what, value, "a JSON object")
+        return value or {}
+
+    fraction("clean_accuracy", summary.get("clean_accuracy"))
+    for attack, value in mapping("robust_accuracy", summary.get("robust_accuracy")).items():
+        fraction(f"robust_accuracy.{attack}", value)
+    for name, check in mapping("checks", summary.get("checks")).items():
+        if not isinstance(check, dict):
+            refuse(f"checks.{name}", check, "a JSON object")
+        if not isinstance(check.get("status"), (str, type(None))):
+            refuse(f"checks.{name}.status", check["status"], "a text")
+    mapping("source.model_card", mapping("source", summary.get("source")).get("model_card"))
+    autoattack = mapping("details.autoattack", mapping("details", summary.get("details")).get("autoattack"))
+    mapping("details.autoattack.settings", autoattack.get("settings"))
+    if summary.get("n_examples") is not None and (isinstance(summary["n_examples"], bool)
+                                                   or not isinstance(summary["n_examples"], int)):
+        refuse("n_examples", summary["n_examples"], "a whole number")
 
 
 def _percent(value: Any) -> str | None:
@@ -74,10 +107,18 @@ def to_robustbench(summary: dict[str, Any]) -> Export:
         "reported": None, "autoattack_acc": _percent(robust.get("autoattack")),
     }
     notes = []
+    settings = ((summary.get("details") or {}).get("autoattack") or {}).get("settings") or {}
+    reduced = {key: settings[key] for key in ("attacks", "iterations") if settings.get(key) is not None}
     if robust.get("autoattack") is None:
         notes.append("autoattack_acc is null: this evaluation did not run AutoAttack (awbench eval -a autoattack)")
-    elif (summary.get("details") or {}).get("autoattack", {}).get("settings", {}).get("version", "standard") \
-            != "standard":
+    elif reduced:
+        # A reduced AutoAttack (fewer attacks or iterations) is weaker: its number would overstate robustness.
+        record["autoattack_acc"] = None
+        notes.append(f"autoattack_acc is null: this evaluation ran a reduced AutoAttack "
+                     f"({', '.join(f'{key}={value}' for key, value in reduced.items())}; "
+                     f"{_percent(robust['autoattack'])}% would overstate robustness); RobustBench ranks standard "
+                     "AutoAttack: rerun with awbench eval -a autoattack")
+    elif settings.get("version", "standard") != "standard":
         notes.append("RobustBench ranks standard AutoAttack; this evaluation ran another version")
     if isinstance(summary.get("n_examples"), int) and summary["n_examples"] < FULL_TEST_SET:
         notes.append(f"measured on {summary['n_examples']} test examples; RobustBench uses the full test set "

@@ -16,6 +16,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timezone
@@ -89,7 +90,7 @@ class FolderLock:
             return self
         self.folder.mkdir(parents=True, exist_ok=True)
         for _ in range(20):  # retried only when another process removed the file between our open and lock
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = self._open()
             try:
                 if self._lock(fd) and self._still_the_file(fd):
                     break
@@ -110,6 +111,26 @@ class FolderLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, opened (created if need be) without following a symbolic link; a regular file only.
+
+        A link or a device planted as `.awbench.lock` would otherwise have its target overwritten by our JSON.
+        """
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(self.path, flags | getattr(os, "O_NONBLOCK", 0), 0o666)  # a FIFO must not block us
+        except OSError as error:
+            kind = "a symbolic link" if error.errno == errno.ELOOP or self.path.is_symlink() else \
+                f"not usable ({error.strerror})"
+            raise AwbenchError(f"refusing to use the lock file {self.path}: it is {kind}, not a regular file; "
+                               "remove it if no awbench process is running there") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise AwbenchError(f"refusing to use the lock file {self.path}: it is not a regular file; remove it if "
+                               "no awbench process is running there")
+        return fd
 
     def release(self) -> None:
         """Remove the lock file (while still holding the lock) and let go. Safe to call twice."""

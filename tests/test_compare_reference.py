@@ -8,7 +8,7 @@ import pytest
 from test_compare import EPS_4, EPS_8, write_evaluation, write_run
 
 from awbench.compare import compare_runs
-from awbench.compare.reference import AUTOATTACK, is_published
+from awbench.compare.reference import AUTOATTACK, EXTERNAL, is_published
 from awbench.errors import UnknownNameError
 from awbench.models import leaderboard
 
@@ -50,7 +50,7 @@ def test_plot_with_reference_points_is_drawn(runs, tmp_path):
     result = compare_runs(runs, out=tmp_path / "out", reference="robustbench", formats="csv")
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 0
     svg = (tmp_path / "out" / "pareto.svg").read_text()
-    assert "published (RobustBench, AutoAttack)" in svg  # the legend names the grey points
+    assert "published (RobustBench: AutoAttack" in svg  # the legend names the grey points
     assert result.frame["pareto"].dtype == bool
 
 
@@ -66,3 +66,32 @@ def test_no_matching_entry_says_so(tmp_path):
     assert not is_published(result.frame).any()
     assert any("No RobustBench leaderboard entry matches" in note for note in result.notes)
     assert not math.isnan(result.frame["clean_accuracy"].iloc[0])
+
+
+def test_a_published_worst_case_is_never_above_the_best_known_attack(runs, tmp_path):
+    """RobustBench's `external` (a stronger attack's accuracy) below AutoAttack's is the row's worst case."""
+    result = compare_runs(runs, out=tmp_path / "out", reference="robustbench", plot=False, formats="csv")
+    published = result.frame[is_published(result.frame)]
+    lower = [e for e in leaderboard.select("cifar10", "Linf") if abs(e.eps_value - EPS_8) < 5e-4
+             and e.external is not None and e.external < e.autoattack_accuracy]
+    assert lower  # the shipped leaderboard has such entries
+    for entry in lower:
+        row = published[(published["run"] == entry.model_id) & (published["norm"] == "Linf")].iloc[0]
+        assert row[AUTOATTACK] == pytest.approx(entry.autoattack_accuracy)
+        assert row[EXTERNAL] == pytest.approx(entry.external)
+        assert row["worst_case_accuracy"] == pytest.approx(entry.external)
+        assert row["WRA_0.5"] == pytest.approx(0.5 * entry.clean_accuracy + 0.5 * entry.external)
+    assert (published["worst_case_accuracy"] <= published[AUTOATTACK] + 1e-12).all()
+    assert leaderboard.find(lower[0].model_id, "cifar10", "Linf").card()["published_external_accuracy"] == \
+        lower[0].external
+
+
+def test_published_autoattack_beside_weaker_attacks_is_noted(runs, tmp_path):
+    for metric in ("pgd", "worst"):  # the runs have PGD only
+        result = compare_runs(runs, out=tmp_path / metric, metric=metric, reference="robustbench", plot=False,
+                              formats="csv")
+        assert any("weaker attack than the published points" in note for note in result.notes), metric
+    root = tmp_path / "aa-runs"
+    write_evaluation(write_run(root, "aa"), 0.45, {"pgd": 0.25, "autoattack": 0.2})
+    result = compare_runs(root, out=tmp_path / "aa", reference="robustbench", plot=False, formats="csv")
+    assert not any("weaker attack than the published points" in note for note in result.notes)

@@ -66,3 +66,25 @@ def test_zoo_list_published_filters(run_cli):
     assert code == 0 and "Rebuffi2021Fixing_70_16_cutmix_extra" in err and "Carmon2019Unlabeled" not in err
     code, _, err = run_cli("zoo", "list", "--published", "--dataset", "mnist")
     assert code != 0 and "unknown dataset 'mnist'" in err
+
+
+@pytest.mark.parametrize("settings", [{"version": "standard", "iterations": 10},
+                                      {"version": "custom", "attacks": ["apgd-ce"]}])
+def test_a_reduced_autoattack_is_not_exported_as_autoattack(tmp_path, settings):
+    folder = write_summary(tmp_path / "eval", details={"autoattack": {"settings": settings}})
+    result = export_evaluation(folder)
+    assert result.record["autoattack_acc"] is None and "autoattack_acc" in result.missing
+    assert any("reduced AutoAttack" in note and "48.12" in note for note in result.notes)
+
+
+@pytest.mark.parametrize("changes", [
+    {"checks": ["deterministic"]}, {"checks": {"deterministic": "pass"}}, {"checks": {"deterministic": None}},
+    {"checks": {"deterministic": {"status": 1}}}, {"source": "robustbench"},
+    {"source": {"model_card": [1]}}, {"robust_accuracy": [0.5]}, {"robust_accuracy": {"pgd": "high"}},
+    {"details": {"autoattack": []}}, {"clean_accuracy": "0.9"}, {"n_examples": "many"},
+])
+def test_malformed_summaries_are_one_line_errors(tmp_path, run_cli, changes):
+    folder = write_summary(tmp_path / "eval", **changes)
+    code, _, err = run_cli("export", folder)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code != 0 and "Traceback" not in err and len(lines) == 1 and "not an awbench evaluation" in lines[0]

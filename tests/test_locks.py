@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from awbench.errors import AwbenchError
 from awbench.locks import LOCK_FILE, FolderLock, FolderLockedError, lock_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,3 +126,27 @@ def test_lock_folder_does_nothing_when_disabled(tmp_path):
         assert not (tmp_path / "out").exists()
     with lock_folder(tmp_path / "out", "evaluation"):
         assert (tmp_path / "out" / LOCK_FILE).is_file()
+
+
+def test_a_symlinked_lock_file_is_refused_and_its_target_left_alone(tmp_path):
+    target = tmp_path / "precious.txt"
+    target.write_text("keep me")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / LOCK_FILE).symlink_to(target)
+    with pytest.raises(AwbenchError, match="symbolic link") as error:
+        FolderLock(folder, "training").acquire()
+    assert "\n" not in str(error.value) and target.read_text() == "keep me"
+    (folder / LOCK_FILE).unlink()
+    (folder / LOCK_FILE).symlink_to(tmp_path / "not-there-yet")  # a dangling link is not created through either
+    with pytest.raises(AwbenchError, match="symbolic link"):
+        FolderLock(folder, "training").acquire()
+    assert not (tmp_path / "not-there-yet").exists()
+
+
+def test_a_lock_file_that_is_not_a_regular_file_is_refused(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    os.mkfifo(folder / LOCK_FILE)
+    with pytest.raises(AwbenchError, match="not a regular file"):
+        FolderLock(folder, "training").acquire()

@@ -15,6 +15,12 @@ from awbench.errors import AwbenchError, CheckpointError
 from awbench.models import ModelOptions, is_foreign, leaderboard
 from awbench.models.checks import logits_check, output_checks
 
+
+def load_factory(reference, device="cpu", options=None):
+    """checkpoint.load as `awbench eval --model` calls it: the user named the factory on this command line."""
+    return checkpoint.load(reference, device, options, allow_factory=True)
+
+
 FACTORY = """
 import torch
 from torch import nn
@@ -81,6 +87,22 @@ def test_factory_file_is_imported_only_when_named(tmp_path, monkeypatch):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("reference", ["{source}:build", "trap_mod_abc:build"])
+def test_a_factory_runs_only_when_the_caller_allows_it(tmp_path, monkeypatch, reference):
+    marker = tmp_path / "imported"
+    source = tmp_path / "trap.py"
+    source.write_text(f"open({str(marker)!r}, 'w').write('ran')\nimport torch\ndef build():\n"
+                      "    return torch.nn.Linear(3, 10)\n")
+    (tmp_path / "trap_mod_abc.py").write_text(source.read_text())
+    monkeypatch.chdir(tmp_path)
+    reference = reference.format(source=source)
+    with pytest.raises(CheckpointError, match="names Python code") as error:
+        checkpoint.load(reference, "cpu", ModelOptions(normalized_inside=True))
+    assert "\n" not in str(error.value) and not marker.exists()
+    load_factory(reference, "cpu", ModelOptions(normalized_inside=True))
+    assert marker.exists()
+
+
 def test_weights_with_code_are_refused(tmp_path, factory):
     source, _ = factory
 
@@ -91,19 +113,19 @@ def test_weights_with_code_are_refused(tmp_path, factory):
     bad = tmp_path / "bad.pt"
     torch.save({"head.weight": Payload()}, bad)
     with pytest.raises(CheckpointError, match="refused"):
-        checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=bad, normalized_inside=True))
+        load_factory(f"{source}:build", "cpu", ModelOptions(weights=bad, normalized_inside=True))
 
 
 def test_factory_with_model_args_and_sha256(factory):
     source, weights = factory
-    model, metadata = checkpoint.load(f"{source}:build", "cpu",
+    model, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, normalized_inside=True, model_args={"width": 4}))
     assert not model.training
     assert metadata["source"]["kind"] == "factory" and metadata["source"]["model_args"] == {"width": 4}
     assert metadata["source"]["weights_sha256"] == checkpoint_sha(weights)
     assert metadata["run"] == "my_net.build"
     with pytest.raises(CheckpointError, match="do not fit"):
-        checkpoint.load(f"{source}:build", "cpu",
+        load_factory(f"{source}:build", "cpu",
                         ModelOptions(weights=weights, normalized_inside=True, model_args={"width": 8}))
 
 
@@ -116,12 +138,12 @@ def checkpoint_sha(path: Path) -> str:
 def test_input_convention_is_required_and_mean_std_normalise(factory):
     source, weights = factory
     with pytest.raises(AwbenchError, match="--normalized-inside"):
-        checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights))
+        load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights))
     with pytest.raises(AwbenchError, match="not both"):
-        checkpoint.load(f"{source}:build", "cpu",
+        load_factory(f"{source}:build", "cpu",
                         ModelOptions(weights=weights, mean=(0.5,), std=(0.25,), normalized_inside=True))
-    inside, _ = checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
-    added, metadata = checkpoint.load(f"{source}:build", "cpu",
+    inside, _ = load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
+    added, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, mean=(0.5,), std=(0.25,)))
     x = torch.rand(2, 3, 8, 8)
     torch.testing.assert_close(added(x), inside((x - 0.5) / 0.25))
@@ -130,14 +152,14 @@ def test_input_convention_is_required_and_mean_std_normalise(factory):
 
 def test_eval_mode_is_forced_with_a_warning(factory, capsys):
     source, weights = factory
-    model, metadata = checkpoint.load(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(weights=weights, normalized_inside=True))
     assert not any(module.training for module in model.modules())
     assert "training mode" in metadata["foreign_checks"]["eval_mode"]["detail"]
     assert "was in training mode" in capsys.readouterr().err
 
 
 def _probe(source: Path, weights: Path, output: str, **options) -> dict:
-    model, metadata = checkpoint.load(f"{source}:build", "cpu", ModelOptions(
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(
         weights=weights, normalized_inside=True, model_args={"output": output}, **options))
     return output_checks(model, torch.rand(8, 3, 32, 32), metadata, "cpu")
 
@@ -171,7 +193,7 @@ def test_tuple_and_dict_outputs_are_refused_naming_the_wrapper(factory, output, 
 def test_wrong_output_shape_is_refused(factory):
     source, weights = factory
     # The weights have 10 outputs; the user claims 7 classes: refused before any attack.
-    model, metadata = checkpoint.load(f"{source}:build", "cpu",
+    model, metadata = load_factory(f"{source}:build", "cpu",
                                       ModelOptions(weights=weights, normalized_inside=True, num_classes=7,
                                                    model_args={"num_classes": 10}))
     with pytest.raises(AwbenchError, match=r"shape \[8, 10\].*\[8, 7\]"):
@@ -291,19 +313,123 @@ def test_factory_file_imports_its_neighbours_and_modules_import_from_the_working
     (tmp_path / "net.py").write_text("import torch\nfrom blocks import head\n"
                                      "def build():\n    return torch.nn.Sequential(torch.nn.Flatten(1, -1), "
                                      "torch.nn.LazyLinear(3), head())\n")
-    model, _ = checkpoint.load(f"{tmp_path / 'net.py'}:build", "cpu", ModelOptions(normalized_inside=True))
+    model, _ = load_factory(f"{tmp_path / 'net.py'}:build", "cpu", ModelOptions(normalized_inside=True))
     assert str(tmp_path) not in sys.path and model(torch.rand(2, 3, 4, 4)).shape == (2, 10)
     (tmp_path / "mypkg").mkdir()
     (tmp_path / "mypkg" / "__init__.py").write_text("")
     (tmp_path / "mypkg" / "nets.py").write_text("import torch\ndef build():\n    return torch.nn.Linear(3, 10)\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
-    _, metadata = checkpoint.load("mypkg.nets:build", "cpu", ModelOptions(normalized_inside=True))
+    _, metadata = load_factory("mypkg.nets:build", "cpu", ModelOptions(normalized_inside=True))
     assert metadata["source"]["module"] == "mypkg.nets" and metadata["source"]["weights_sha256"] is None
     with pytest.raises(AwbenchError, match="has no function 'make'; it defines: build"):
-        checkpoint.load("mypkg.nets:make", "cpu", ModelOptions(normalized_inside=True))
+        load_factory("mypkg.nets:make", "cpu", ModelOptions(normalized_inside=True))
 
 
 def test_options_of_other_sources_are_refused_for_rb():
     with pytest.raises(AwbenchError, match="--weights --mean do\\(es\\) not apply to rb: models"):
         checkpoint.load("rb:Standard", "cpu", ModelOptions(weights=Path("w.pt"), mean=(0.5,)))
+
+
+@pytest.mark.parametrize("options, flags", [
+    (ModelOptions(mean=(0.5,), std=(0.25,)), "--mean --std"),
+    (ModelOptions(num_classes=100, model_args={"width": 8}), "--num-classes --model-arg"),
+    (ModelOptions(weights=Path("w.pt"), normalized_inside=True), "--weights --normalized-inside"),
+])
+def test_foreign_options_with_an_awbench_checkpoint_are_refused(options, flags):
+    with pytest.raises(CheckpointError, match=f"^{flags} apply only to rb:, tv: and factory models"):
+        checkpoint.load("zoo:cifar10-small-cnn-standard", "cpu", options)
+
+
+@pytest.mark.parametrize("count", [0, -3, 10**9, True])
+def test_num_classes_is_checked_for_foreign_models(tmp_path, count):
+    import torchvision
+
+    weights = tmp_path / "r18.pt"
+    torch.save(torchvision.models.resnet18(num_classes=10).state_dict(), weights)
+    with pytest.raises(AwbenchError, match="--num-classes must be a whole number in 1..100,000"):
+        checkpoint.load("tv:resnet18", "cpu", ModelOptions(weights=weights, normalized_inside=True, num_classes=count))
+
+
+def test_resume_does_not_reuse_results_of_another_model_with_the_same_weights(tmp_path, factory, data_dir, run_cli):
+    """Same state dict, other --model-arg / factory code / normalisation: another model, nothing reused."""
+    source, weights = factory
+    out = tmp_path / "eval"
+    common = ["-a", "fgsm", "--n-examples", "10", "--data-dir", data_dir, "--out", out, "--json"]
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside", *common)
+    assert code == 0, err
+    refused = "holds an evaluation with other settings"
+    other_args = ["--model-arg", "output=softmax", "--normalized-inside"]
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, *other_args, *common)
+    assert code != 0 and refused in err
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--mean", "0", "--std", "1",
+                           *common)
+    assert code != 0 and refused in err
+    source.write_text(source.read_text() + "\n# changed code, same weights\n")
+    code, _, err = run_cli("eval", "--model", f"{source}:build", "--weights", weights, "--normalized-inside", *common)
+    assert code != 0 and refused in err
+
+
+def test_a_leaderboard_budget_written_rounded_is_its_k_over_255():
+    rounded = [entry for entry in leaderboard.entries() if entry.eps == "0.031"]
+    assert rounded and all(entry.eps_value == 8 / 255 for entry in rounded)  # eval rb:... then uses 8/255
+    assert {entry.eps_value for entry in leaderboard.select("cifar10", "L2")} == {0.5}
+    assert leaderboard.find("Standard", "cifar10", "Linf").eps_value == 8 / 255
+
+
+@pytest.mark.parametrize("reference, words", [
+    ("rb:svhn/Linf/Foo", "RobustBench has no dataset 'svhn'"),
+    ("rb:cifar100/L2/Foo", "RobustBench has no cifar100 models for the L2 threat model"),
+    ("rb:imagenet/L2/Foo", "awbench cannot evaluate imagenet models"),
+    ("rb:imagenet/Linf/Salman2020Do_50_2", "awbench cannot evaluate imagenet models"),
+])
+def test_bad_rb_references_are_one_line_errors_before_any_download(monkeypatch, reference, words):
+    from awbench.models import robustbench_source
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded")
+
+    monkeypatch.setattr(robustbench_source, "_download", no_download)
+    if "imagenet" in reference:  # refused before robustbench is even imported
+        monkeypatch.setattr(robustbench_source, "import_robustbench", no_download)
+    with pytest.raises(AwbenchError, match=words) as error:
+        checkpoint.load(reference)
+    assert "\n" not in str(error.value)
+
+
+def test_zoo_list_published_shows_external_and_marks_what_cannot_be_evaluated(run_cli, monkeypatch):
+    from awbench.console import console
+
+    monkeypatch.setattr(console, "width", 300)  # the table's cells whole, not ellipsised
+    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "imagenet")
+    assert code == 0 and "not evaluable " in err and "external" in err  # a row's mark (the caption has a colon)
+    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "cifar10")
+    assert code == 0 and "not evaluable " not in err
+
+
+def test_a_model_that_does_not_fit_the_images_is_a_one_line_error_naming_their_shape(tmp_path):
+    source = tmp_path / "flat.py"
+    source.write_text("import torch\ndef build():\n"
+                      "    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 10))\n")
+    model, metadata = load_factory(f"{source}:build", "cpu", ModelOptions(normalized_inside=True, dataset="mnist"))
+    with pytest.raises(AwbenchError, match=r"cannot take the mnist images: a batch of shape \[8, 1, 28, 28\]") as error:
+        output_checks(model, torch.rand(8, 1, 28, 28), metadata, "cpu")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_logits_check_on_cuda_outputs():
+    logits = torch.tensor([[2.0, -1.0, 0.5], [0.1, 0.2, 3.0]], device="cuda")
+    assert logits_check(logits)["status"] == "pass" and logits_check(logits.softmax(1))["status"] == "flag"
+    assert logits_check(logits.log_softmax(1))["status"] == "flag"
+
+
+@pytest.mark.parametrize("code, kind", [("def build(:\n", "SyntaxError"),
+                                        ("raise ValueError('no GPU')\n", "ValueError")])
+def test_a_dotted_factory_module_that_fails_to_import_is_one_line(tmp_path, monkeypatch, code, kind):
+    name = f"broken_{kind.lower()}_module"
+    (tmp_path / f"{name}.py").write_text(code)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AwbenchError, match=f"cannot import module '{name}' for the model factory \\({kind}") as error:
+        load_factory(f"{name}:build", "cpu", ModelOptions(normalized_inside=True))
+    assert "\n" not in str(error.value)

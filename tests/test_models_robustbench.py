@@ -100,3 +100,17 @@ def test_rb_model_serves_as_an_awnet_teacher(model_dir, monkeypatch):
     monkeypatch.setenv("AWBENCH_MODELS", str(model_dir))
     teacher = _frozen_teacher(f"rb:{MODEL_ID}", torch.device("cpu"))
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100"])
+def test_models_whose_weights_come_from_timm_are_refused(tmp_path, monkeypatch, dataset):
+    from awbench.errors import AwbenchError
+    from awbench.models import robustbench_source
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("downloaded")
+
+    monkeypatch.setattr(robustbench_source, "_download", no_download)
+    with pytest.raises(AwbenchError, match=r"timm.create_model\(pretrained=True\).*could not record") as error:
+        checkpoint.load(f"rb:{dataset}/Linf/Debenedetti2022Light_XCiT-S12", "cpu", ModelOptions(model_dir=tmp_path))
+    assert "\n" not in str(error.value)

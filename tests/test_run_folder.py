@@ -111,6 +111,7 @@ def test_a_failed_start_keeps_a_folder_it_did_not_create(tmp_path, data_dir):
 @pytest.mark.parametrize("field,value", [
     ("epochs", "ten"), ("epochs", 2.5), ("batch_size", True), ("lr", "fast"), ("subset", [1]),
     ("augment", "yes"), ("name", 7), ("eps", None), ("seed", {"a": 1}), ("steps", None),
+    ("lr", 10**400), ("eps", -(10**400)),  # ints too large for a float (an OverflowError before)
 ])
 def test_resume_with_a_config_of_wrong_types_is_one_line(run_cli, tmp_path, field, value):
     run = tmp_path / "run"
@@ -119,6 +120,34 @@ def test_resume_with_a_config_of_wrong_types_is_one_line(run_cli, tmp_path, fiel
     (run / "config.json").write_text(json.dumps({**config, field: value}))
     line = _one_line_error(*run_cli("train", "--resume", run, "--device", "cpu")[::2])
     assert f"'{field}'" in line
+
+
+def test_resume_with_a_config_that_is_not_utf8_is_one_line(run_cli, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_bytes(b'{"lr": "\xff\xfe"}')
+    assert "not UTF-8" in _one_line_error(*run_cli("train", "--resume", run)[::2])
+
+
+@pytest.mark.parametrize("reference", ["{trap}:build", "trap_module_xyz:build", "tv:resnet18"])
+def test_resume_never_runs_code_named_in_config_json(run_cli, tmp_path, data_dir, monkeypatch, reference):
+    """config.json is data: a factory named there as a teacher must not be imported by `train --resume`."""
+    marker = tmp_path / "code-ran"
+    trap = tmp_path / "trap.py"
+    trap.write_text(f"open({str(marker)!r}, 'w').write('ran')\nimport torch\ndef build():\n"
+                    "    return torch.nn.Linear(3, 10)\n")
+    (tmp_path / "trap_module_xyz.py").write_text(trap.read_text())
+    monkeypatch.chdir(tmp_path)  # a dotted module is imported from the working folder
+    run = tmp_path / "runs" / "student"
+    run.mkdir(parents=True)
+    (run / "checkpoint.pt").write_bytes(b"a run that saved an epoch")
+    teacher = reference.format(trap=trap)
+    config = TrainConfig(model="aw-small-cnn", method="awnet", epochs=2, subset=32, val_size=0, device="cpu",
+                         data_dir=str(data_dir), out=str(tmp_path / "runs"), name="student",
+                         clean_teacher=teacher, robust_teacher=teacher).to_dict()
+    (run / "config.json").write_text(json.dumps(config))
+    line = _one_line_error(*run_cli("train", "--resume", run)[::2])
+    assert "teacher" in line and not marker.exists()
 
 
 def test_resume_with_a_config_that_is_not_an_object_is_one_line(run_cli, tmp_path):
@@ -152,3 +181,11 @@ def test_an_interrupted_run_releases_its_lock_and_keeps_only_finished_work(tmp_p
         assert (run / "checkpoint.pt").is_file() and not (run / LOCK_FILE).exists()
         monkeypatch.setattr(RunFolder, "save_epoch", original)
         train(TrainConfig.from_dict({**config.to_dict(), "name": "run"}), resume=True, show_progress=False)
+
+
+def test_resuming_a_run_without_checkpoint_is_refused_and_leaves_no_folder(tmp_path, data_dir):
+    config = TrainConfig(epochs=1, subset=32, val_size=0, data_dir=str(data_dir), out=str(tmp_path / "runs"),
+                         name="never-ran", device="cpu")
+    with pytest.raises(AwbenchError, match="cannot resume: .*checkpoint.pt does not exist"):
+        train(config, resume=True, show_progress=False)
+    assert not (tmp_path / "runs" / "never-ran").exists()

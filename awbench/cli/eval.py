@@ -99,7 +99,7 @@ def eval_command(
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
-        amp=amp, compile=compile,
+        amp=amp, compile=compile, allow_factory=True,  # a factory named on this command line may run
         model_options=ModelOptions(weights=weights, mean=parse_floats(mean, "mean"), std=parse_floats(std, "std"),
                                    normalized_inside=normalized_inside, num_classes=num_classes, dataset=dataset,
                                    model_args=parse_model_args(model_arg), model_dir=model_dir),

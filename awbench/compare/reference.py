@@ -4,7 +4,10 @@ For every group of evaluated rows (dataset, norm, eps), the leaderboard entries 
 model and budget join the table as rows whose method says "published" (", extra data" when trained with
 additional data, ", unreliable" when RobustBench marks the AutoAttack number as potentially unreliable), and
 the plot draws them as grey points. They never join a Pareto front: their numbers are AutoAttack on the full
-test set, measured elsewhere, not this comparison's examples and attacks.
+test set, measured elsewhere, not this comparison's examples and attacks. Where RobustBench also lists an
+`external` number (the best accuracy known under stronger attacks), the row keeps AutoAttack's number in
+`robust_autoattack`, shows the external one in `external_accuracy`, and its worst case (drawn in the plot) is the
+lower of the two: a published point never looks more robust than the best known attack left it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from awbench.errors import UnknownNameError
 REFERENCES = ("robustbench",)
 PUBLISHED = "published"
 AUTOATTACK = "robust_autoattack"
+EXTERNAL = "external_accuracy"  # RobustBench's `external`: accuracy under the strongest attack known to it
 MAX_LABELS = 5
 EPS_TOLERANCE = 5e-4  # RobustBench writes some 8/255 budgets as 0.031
 FULL_TEST_SET = {"cifar10": 10_000, "cifar100": 10_000, "imagenet": 5_000}
 _STYLES = {  # (marker, label); all grey, so the user's runs stay the colourful points
-    "published": ("o", "published (RobustBench, AutoAttack)"),
+    "published": ("o", "published (RobustBench: AutoAttack, or a stronger attack's lower number)"),
     "published, extra data": ("^", "published, extra training data"),
     "published, unreliable": ("x", "published, AutoAttack marked unreliable"),
 }
@@ -64,13 +68,16 @@ def add_published(frame: pd.DataFrame, robust: str, wra: str, weight: float) -> 
             if (entry.dataset, entry.threat_model) != (group["dataset"], group["norm"]) \
                     or abs(entry.eps_value - float(group["eps"])) > EPS_TOLERANCE:
                 continue
+            worst = min(entry.autoattack_accuracy, entry.external if entry.external is not None else math.inf)
+            # WRA only where this comparison's robust metric is one the leaderboard publishes
+            published_robust = {AUTOATTACK: entry.autoattack_accuracy, "worst_case_accuracy": worst}.get(robust)
             rows.append({"run": entry.model_id, "model": entry.architecture, "method": _label(entry),
                          "dataset": entry.dataset, "norm": entry.threat_model, "eps": float(group["eps"]),
                          "n_examples": FULL_TEST_SET.get(entry.dataset), "clean_accuracy": entry.clean_accuracy,
-                         AUTOATTACK: entry.autoattack_accuracy, "worst_case_accuracy": entry.autoattack_accuracy,
-                         # WRA only where this comparison's robust metric is the one published
-                         wra: weight * entry.clean_accuracy + (1 - weight) * entry.autoattack_accuracy
-                         if robust in (AUTOATTACK, "worst_case_accuracy") else math.nan,
+                         AUTOATTACK: entry.autoattack_accuracy, "worst_case_accuracy": worst,
+                         EXTERNAL: entry.external if entry.external is not None else math.nan,
+                         wra: weight * entry.clean_accuracy + (1 - weight) * published_robust
+                         if published_robust is not None else math.nan,
                          "pareto": False, "group": group["group"], "aw_net": False,
                          "evaluation": f"RobustBench leaderboard ({entry.venue or 'no venue'})".strip()})
     if not rows:
@@ -79,26 +86,48 @@ def add_published(frame: pd.DataFrame, robust: str, wra: str, weight: float) -> 
     if AUTOATTACK not in frame.columns:  # the published number has its own column, never another attack's
         frame = frame.copy()
         frame.insert(frame.columns.get_loc("worst_case_accuracy"), AUTOATTACK, math.nan)
+    if EXTERNAL not in frame.columns:
+        frame = frame.copy()
+        frame.insert(frame.columns.get_loc("worst_case_accuracy"), EXTERNAL, math.nan)
     combined = pd.concat([frame, published.reindex(columns=frame.columns)], ignore_index=True)
     for name in frame.columns:  # concat widens dtypes (bool -> object); keep the table's own
         if frame[name].dtype != combined[name].dtype and name in ("aw_net", "pareto"):
             combined[name] = combined[name].astype(bool)
     extra = int(published["method"].str.contains("extra").sum())
     unreliable = int(published["method"].str.contains("unreliable").sum())
+    lower = int((published[EXTERNAL] < published[AUTOATTACK]).sum())
     note = (f"{len(published)} published RobustBench leaderboard entries of the same dataset/norm/eps were added "
             f"(method 'published': AutoAttack on the full test set, reported by RobustBench, not measured here; "
-            f"{extra} trained with extra data, {unreliable} marked unreliable); they join no Pareto front.")
-    return combined, note
+            f"{extra} trained with extra data, {unreliable} marked unreliable; {lower} with a lower number under a "
+            f"stronger external attack, column {EXTERNAL}, which is their worst case and where they are drawn); "
+            "they join no Pareto front.")
+    return combined, note + _axis_note(frame, robust)
+
+
+def _axis_note(frame: pd.DataFrame, robust: str) -> str:
+    """A warning when the user's robust numbers come from weaker attacks than the published AutoAttack points."""
+    own = frame[frame["group"] != NOT_EVALUATED]
+    if robust == "worst_case_accuracy":
+        if AUTOATTACK in own.columns and own[AUTOATTACK].notna().all():
+            return ""
+        what = "the worst case of runs not (all) evaluated with AutoAttack"
+    elif robust == AUTOATTACK:
+        return ""
+    else:
+        what = f"{robust.removeprefix('robust_')} accuracy"
+    return (f" Note: the plot's robust axis is {what}, a weaker attack than the published points' AutoAttack (or "
+            "stronger), so the runs' points there are not directly comparable with the grey ones: a weaker attack "
+            "leaves a higher accuracy; evaluate with --attack autoattack to compare like with like.")
 
 
 def draw_published(ax: Axes, rows: pd.DataFrame) -> dict[str, Any]:
-    """Grey points (clean vs AutoAttack), one marker per kind; the leaderboard's own front is labelled.
+    """Grey points (clean vs the published worst case), one marker per kind; the leaderboard's own front is labelled.
 
     Returns the legend entries {label: handle} of the kinds drawn (the figure draws one legend)."""
     legend: dict[str, Any] = {}
     if rows.empty:
         return legend
-    robust = 100 * rows[AUTOATTACK].to_numpy(dtype=float)
+    robust = 100 * rows["worst_case_accuracy"].to_numpy(dtype=float)  # min(AutoAttack, external)
     clean = 100 * rows["clean_accuracy"].to_numpy(dtype=float)
     for label, (marker, text) in _STYLES.items():
         chosen = (rows["method"] == label).to_numpy()

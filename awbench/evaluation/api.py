@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -56,6 +57,23 @@ def _threat(eps: float | str | None, norm: str | Norm | None, metadata: dict[str
     return ThreatModel(norm, trained if same_norm and 0 < trained <= 1 else DEFAULT_EPS[norm])
 
 
+# What identifies a foreign model beyond its weights: the same state dict built by other code, other
+# arguments or another input normalisation is another model, whose stored results must not be reused.
+IDENTITY_KEYS = ("kind", "reference", "module", "function", "architecture", "num_classes", "model_args",
+                 "file_sha256", "weights_sha256")
+
+
+def model_identity(metadata: dict[str, Any]) -> dict[str, Any] | None:
+    """The resume key's part for a foreign model (None for an awbench checkpoint: its weights say it all)."""
+    source = metadata.get("source")
+    if not isinstance(source, dict):
+        return None
+    identity = {key: source[key] for key in IDENTITY_KEYS if key in source}
+    identity["input"] = {"mean": metadata.get("mean"), "std": metadata.get("std"),
+                         "convention": metadata.get("foreign_checks", {}).get("input_range", {}).get("detail")}
+    return json.loads(json.dumps(identity, default=repr))  # factory arguments may be any Python object
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     *,
@@ -74,6 +92,7 @@ def evaluate_checkpoint(
     compile: bool | str = False,
     model_options: ModelOptions | None = None,
     attack_only: dict[str, Any] | None = None,
+    allow_factory: bool = False,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -84,7 +103,8 @@ def evaluate_checkpoint(
     from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `compile` (opt-in):
     torch.compile the model, True for inductor or a backend name; the first batches pay for the
     compilation. `model_options`: weights, normalisation and classes of an `rb:`, `tv:` or factory
-    (`file.py:build`) model, which also get the foreign-model checks. `attack_options`: fields of
+    (`file.py:build`) model, which also get the foreign-model checks; a factory runs only with
+    `allow_factory=True` (the user named it for this call). `attack_options`: fields of
     `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
     aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
 
@@ -113,7 +133,7 @@ def evaluate_checkpoint(
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
-    model, metadata = checkpoints.load(checkpoint, torch_device, model_options)
+    model, metadata = checkpoints.load(checkpoint, torch_device, model_options, allow_factory=allow_factory)
     threat = _threat(eps, norm, metadata)
     attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
     for attack in attack_objects:
@@ -136,7 +156,8 @@ def evaluate_checkpoint(
             results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
                                      out=out_path, show_progress=show_progress, world=world, amp=amp,
-                                     compile=compile, attack_only=attack_only)
+                                     compile=compile, attack_only=attack_only,
+                                     model_identity=model_identity(metadata))
         except KeyboardInterrupt:
             console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                           f"--out {out_path} to resume")

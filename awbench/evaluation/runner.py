@@ -183,12 +183,14 @@ def evaluate_model(
     amp: bool = False,
     compile: bool | str = False,
     attack_only: dict[str, torch.Tensor] | None = None,
+    model_identity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
     `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs.
     `attack_only`: {attack: bool mask over x}; an example outside its mask is not attacked and counts as
-    broken (the eps sweep: it was broken at a smaller budget)."""
+    broken (the eps sweep: it was broken at a smaller budget). `model_identity`: what built the model beyond its
+    weights (a foreign model's source: code, arguments, normalisation), part of the resume key."""
     model = model.to(device).eval()
     if uses_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
@@ -232,6 +234,7 @@ def evaluate_model(
         "model": fingerprint, "amp": amp, "labels": hashlib.sha256(y.numpy().tobytes()).hexdigest(),
         "images": hashlib.sha256(x.numpy().tobytes()).hexdigest(), "norm": threat.norm.value, "eps": threat.eps,
         "seed": seed, "batch_size": batch_size, "cascade": cascade,
+        **({"model_identity": model_identity} if model_identity is not None else {}),
     })
     if not world.is_main:
         state.path = None  # rank 0 alone writes the state file

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from awbench.models.options import ModelOptions
-from awbench.models.registry import loader, source_module
+from awbench.models.registry import is_factory, loader, source_module
 
-__all__ = ["ModelOptions", "is_foreign", "load"]
+__all__ = ["ModelOptions", "is_factory", "is_foreign", "load"]
 
 
 def is_foreign(reference: str | Path) -> bool:

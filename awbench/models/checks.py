@@ -33,8 +33,15 @@ def output_checks(model: nn.Module, x: torch.Tensor, metadata: dict[str, Any],
         return {}
     results = dict(metadata["foreign_checks"])
     reference = metadata["checkpoint_path"]
-    with torch.inference_mode():
-        output = model(x[:PROBE_SIZE].to(device))
+    probe = x[:PROBE_SIZE].to(device)
+    try:
+        with torch.inference_mode():
+            output = model(probe)
+    except Exception as error:  # noqa: BLE001  (a model that does not fit the images fails in many ways)
+        detail = " ".join(str(error).split())[:200]
+        raise AwbenchError(f"{reference} cannot take the {metadata.get('dataset') or 'test'} images: a batch of "
+                           f"shape {list(probe.shape)} (N, channels, height, width) made its forward pass fail "
+                           f"({type(error).__name__}: {detail})") from None
     _refuse_non_tensor(output, reference)
     expected = (len(x[:PROBE_SIZE]), int(metadata["num_classes"]))
     if tuple(output.shape) != expected:
@@ -49,12 +56,12 @@ def output_checks(model: nn.Module, x: torch.Tensor, metadata: dict[str, Any],
 
 def logits_check(output: torch.Tensor) -> dict[str, str]:
     """Flag outputs that look like softmax probabilities or log-probabilities: the attacks' losses need logits."""
-    rows = output.shape[0]
-    if bool((output >= -_TOLERANCE).all()) and torch.allclose(output.sum(1), torch.ones(rows), atol=_TOLERANCE):
+    ones = torch.ones(output.shape[0], device=output.device, dtype=output.dtype)  # the model's device (CUDA)
+    if bool((output >= -_TOLERANCE).all()) and torch.allclose(output.sum(1), ones, atol=_TOLERANCE):
         return check("flag", "the outputs look like softmax probabilities (non-negative, each row sums to 1); "
                              "the attacks need logits, so robust accuracy may be overstated: remove the final "
                              "softmax")
-    if bool((output <= _TOLERANCE).all()) and torch.allclose(output.exp().sum(1), torch.ones(rows), atol=_TOLERANCE):
+    if bool((output <= _TOLERANCE).all()) and torch.allclose(output.exp().sum(1), ones, atol=_TOLERANCE):
         return check("flag", "the outputs look like log-softmax (each row's exp sums to 1); CE and logit margins "
                              "are unchanged by a log-softmax, but check that the model does not apply a softmax "
                              "before it, and return the logits")

@@ -53,8 +53,10 @@ def _import(module: str) -> tuple[Any, dict[str, Any]]:
     try:
         with _importable_from(Path.cwd()):  # the `awbench` script, unlike python -m, does not put . on sys.path
             loaded = importlib.import_module(module)
-    except ImportError as error:
-        raise AwbenchError(f"cannot import module '{module}' for the model factory ({error})") from None
+    except Exception as error:  # noqa: BLE001  (a SyntaxError, or anything the module's own code raises)
+        detail = " ".join(str(error).split())[:300]
+        raise AwbenchError(f"cannot import module '{module}' for the model factory ({type(error).__name__}: "
+                           f"{detail})") from None
     origin = getattr(loaded, "__file__", None)
     return loaded, {"module": module, **({"file": origin, "file_sha256": sha256_of(Path(origin))} if origin else {})}
 

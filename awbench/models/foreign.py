@@ -18,19 +18,7 @@ from awbench.data import SPECS, DatasetName
 from awbench.errors import AwbenchError
 from awbench.models.options import ModelOptions
 from awbench.models.weights import load_weights
-
-
-class Normalized(nn.Module):
-    """(x - mean) / std in front of `model`, so that the whole takes images in [0, 1]."""
-
-    def __init__(self, model: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]):
-        super().__init__()
-        self.model = model
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model((x - self.mean) / self.std)
+from model_zoo import Normalize
 
 
 def input_convention(options: ModelOptions, in_channels: int) -> tuple[str, str]:
@@ -71,10 +59,11 @@ def finish(model: Any, options: ModelOptions, *, reference: str, label: str, arc
     if options.weights is not None:
         load_weights(model, Path(options.weights))
     if convention == "added":
-        model = Normalized(model, options.mean, options.std)
+        model = nn.Sequential(Normalize(options.mean, options.std), model)
     eval_detail = put_in_eval_mode(model, reference)
+    num_classes = options.num_classes if options.num_classes is not None else spec.num_classes
     metadata = {
-        "architecture": architecture, "num_classes": options.num_classes or spec.num_classes,
+        "architecture": architecture, "num_classes": num_classes,
         "in_channels": spec.in_channels, "mean": list(options.mean or [0.0]), "std": list(options.std or [1.0]),
         "dataset": dataset.value, "method": None, "norm": None, "eps": None, "run": label,
         "checkpoint_path": reference, "source": source,

@@ -20,6 +20,7 @@ from awbench.threat import Norm, parse_eps
 LEADERBOARD_PATH = Path(__file__).parent / "reference" / "robustbench_leaderboard.csv"
 SOURCE = "RobustBench model_info JSON files, commit 78fcc9e (2025-03-31), MIT licence"
 DATASETS = ("cifar10", "cifar100", "imagenet")
+EPS_TOLERANCE = 5e-4  # RobustBench writes some 8/255 budgets as 0.031
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,17 @@ class LeaderboardEntry:
 
     @property
     def eps_value(self) -> float:
-        return parse_eps(self.eps)
+        """The budget as a number; an Linf budget written rounded ("0.031") is the k/255 it stands for (8/255)."""
+        value = parse_eps(self.eps)
+        steps = round(value * 255)
+        if self.threat_model == Norm.LINF.value and steps >= 1 and abs(value - steps / 255) <= EPS_TOLERANCE:
+            return steps / 255
+        return value
+
+    @property
+    def evaluable(self) -> bool:
+        """Whether awbench has the entry's test set (ImageNet it has not: such a model cannot be evaluated here)."""
+        return is_evaluable_dataset(self.dataset)
 
     @property
     def reference(self) -> str:
@@ -54,8 +65,15 @@ class LeaderboardEntry:
         return {"model_id": self.model_id, "paper": self.name, "link": self.link, "venue": self.venue,
                 "architecture": self.architecture, "dataset": self.dataset, "threat_model": self.threat_model,
                 "eps": self.eps, "published_clean_accuracy": self.clean_accuracy,
-                "published_autoattack_accuracy": self.autoattack_accuracy, "reported": self.reported,
+                "published_autoattack_accuracy": self.autoattack_accuracy,
+                "published_external_accuracy": self.external, "reported": self.reported,
                 "additional_data": self.additional_data, "unreliable": self.unreliable, "source": SOURCE}
+
+
+def is_evaluable_dataset(dataset: str) -> bool:
+    from awbench.data import DatasetName
+
+    return dataset in {name.value for name in DatasetName}
 
 
 def _fraction(value: object) -> float | None:

@@ -31,6 +31,21 @@ class ModelOptions:
     model_args: dict[str, Any] = field(default_factory=dict)
     model_dir: Path | None = None
 
+    def __post_init__(self) -> None:
+        from awbench.checkpoint import MAX_NUM_CLASSES  # the same bound as a checkpoint's metadata
+
+        count = self.num_classes
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                                  or not 1 <= count <= MAX_NUM_CLASSES):
+            raise AwbenchError(f"--num-classes must be a whole number in 1..{MAX_NUM_CLASSES:,}, got {count!r}")
+
+    def given(self) -> list[str]:
+        """The command-line flags of the options that were set (e.g. ['--weights', '--mean'])."""
+        flags = (("--weights", self.weights), ("--mean", self.mean), ("--std", self.std),
+                 ("--normalized-inside", self.normalized_inside), ("--num-classes", self.num_classes),
+                 ("--model-arg", self.model_args), ("--dataset", self.dataset), ("--model-dir", self.model_dir))
+        return [flag for flag, value in flags if value is not None and value is not False and value != {}]
+
     def model_dirs(self) -> list[Path]:
         """Folders searched for RobustBench weights, in order: --model-dir, $AWBENCH_MODELS, the cache."""
         folders = [self.model_dir, Path(os.environ[MODELS_ENV]) if os.environ.get(MODELS_ENV) else None, CACHE]

@@ -31,6 +31,11 @@ def source_module(reference: str | Path) -> str | None:
     return FACTORY if matches(text) and not text.startswith("zoo:") else None
 
 
+def is_factory(reference: str | Path) -> bool:
+    """True for `file.py:function` / `package.module:function`: references that import and run the user's code."""
+    return source_module(reference) == FACTORY
+
+
 def loader(reference: str | Path) -> Callable | None:
     module = source_module(reference)
     return importlib.import_module(module).load if module is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,14 +94,14 @@ def _files(path: Path, ensemble_size: int) -> list[Path]:
 def load(reference: str, options: ModelOptions, device: torch.device | str) -> tuple[nn.Module, dict[str, Any]]:
     """Build and load the RobustBench model; metadata carries its leaderboard card and the weights' sha256."""
     dataset, threat_model, model_id = parse(reference)
-    given = [name for name, value in (("--weights", options.weights), ("--mean", options.mean), ("--std", options.std),
-                                      ("--normalized-inside", options.normalized_inside),
-                                      ("--num-classes", options.num_classes), ("--model-arg", options.model_args),
-                                      ("--dataset", options.dataset)) if value]
+    given = [flag for flag in options.given() if flag != "--model-dir"]
     if given:
         raise AwbenchError(f"{' '.join(given)} do(es) not apply to rb: models (RobustBench builds them, takes [0, 1] "
                            f"inputs, and its weights come from --model-dir); name another dataset as "
                            f"rb:DATASET/THREAT_MODEL/MODEL_ID")
+    if dataset is not None and dataset not in leaderboard.DATASETS:
+        raise AwbenchError(f"'{reference}': RobustBench has no dataset '{dataset}'; its datasets: "
+                           f"{', '.join(leaderboard.DATASETS)}")
     entry, unknown = None, None
     try:
         entry = leaderboard.find(model_id, dataset, threat_model)
@@ -108,18 +109,24 @@ def load(reference: str, options: ModelOptions, device: torch.device | str) -> t
         if dataset is None:  # only an explicit dataset/threat model may name a model newer than the file
             raise
         unknown = error
-    utils = import_robustbench()
     dataset = dataset or entry.dataset
     threat_model = threat_model or entry.threat_model
+    if not leaderboard.is_evaluable_dataset(dataset):  # before anything is imported or downloaded
+        raise AwbenchError(f"rb:{dataset}/{threat_model}/{model_id}: awbench cannot evaluate {dataset} models (it has "
+                           "no such test set); RobustBench's cifar10 and cifar100 models it can")
+    utils = import_robustbench()
     from robustbench.model_zoo import model_dicts
     from robustbench.model_zoo.enums import BenchmarkDataset, ThreatModel
 
-    zoo = model_dicts[BenchmarkDataset(dataset)][ThreatModel(threat_model)]
+    zoo = model_dicts.get(BenchmarkDataset(dataset), {}).get(ThreatModel(threat_model))
+    if zoo is None:
+        raise AwbenchError(f"'{reference}': RobustBench has no {dataset} models for the {threat_model} threat model")
     if model_id not in zoo:
         if entry is None:
             raise unknown
         raise AwbenchError(f"{dataset}/{threat_model}/{model_id} is on the leaderboard but the installed robustbench "
                            "cannot load it (no published weights, or a newer entry: pip install -U robustbench)")
+    _refuse_timm_weights(zoo[model_id], dataset, threat_model, model_id)
     gdrive = zoo[model_id]["gdrive_id"]
     ensemble_size = len(gdrive) if isinstance(gdrive, list) else 0
     folders = options.model_dirs()
@@ -151,6 +158,26 @@ def load(reference: str, options: ModelOptions, device: torch.device | str) -> t
                                "(--normalized-inside)", "(RobustBench's convention)")}},
     }
     return model.to(device), metadata
+
+
+def _refuse_timm_weights(item: dict[str, Any], dataset: str, threat_model: str, model_id: str) -> None:
+    """Refuse models whose weights robustbench takes from timm (`timm.create_model(..., pretrained=True)`).
+
+    Those come from timm's own download, not from the file under --model-dir, so the sha256 awbench would record
+    (of that file) would not be of the weights evaluated.
+    """
+    import timm
+
+    # robustbench.utils.load_model: a timm model of this name is loaded from timm, ignoring model_dir.
+    timm_name = f"{model_id.lower().replace('-', '_')}_{dataset}_{threat_model.lower()}"
+    try:
+        builder = inspect.getsource(item["model"])
+    except (OSError, TypeError):
+        builder = ""
+    if timm.is_model(timm_name) or ("create_model" in builder and "pretrained=True" in builder):
+        raise AwbenchError(f"rb:{dataset}/{threat_model}/{model_id} is built by timm.create_model(pretrained=True), "
+                           "which downloads timm's own weights instead of reading the file under --model-dir: "
+                           "awbench could not record which weights it evaluated, so it refuses this model")
 
 
 def read_state_dict_or_checkpoint(path: Path) -> None:

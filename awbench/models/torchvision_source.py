@@ -33,7 +33,9 @@ def load(reference: str, options: ModelOptions, device: torch.device | str) -> t
     if options.weights is None:
         raise AwbenchError(f"{reference} needs --weights (a state dict saved with torch.save(model.state_dict())); "
                            "awbench never evaluates random weights nor downloads ImageNet ones silently")
-    num_classes = options.num_classes or foreign.SPECS[foreign.dataset_of(options)].num_classes
+    num_classes = options.num_classes
+    if num_classes is None:
+        num_classes = foreign.SPECS[foreign.dataset_of(options)].num_classes
     try:
         model = tv_models.get_model(name, weights=None, num_classes=num_classes, **options.model_args)
     except (TypeError, ValueError) as error:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from awbench.checkpoint import load_safely
 from awbench.errors import CheckpointError
 
 
@@ -19,15 +19,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no weights file at {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        refused = [line.strip() for line in str(error).splitlines() if "GLOBAL" in line]
-        reason = refused[0][:160] if refused else "not a PyTorch file"
-        raise CheckpointError(f"refused to load {path}: safe loading (weights_only) does not accept it ({reason}); "
-                              "save a plain state dict: torch.save(model.state_dict(), path)") from None
-    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise many types)
-        raise CheckpointError(f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})") from None
+    payload = load_safely(path, advice="; save a plain state dict: torch.save(model.state_dict(), path)")
     for key in ("state_dict", "model"):
         if isinstance(payload, dict) and isinstance(payload.get(key), dict):
             payload = payload[key]

@@ -85,6 +85,9 @@ class TrainConfig:
             raise AwbenchError("--lr must be positive")
         if self.schedule not in ("piecewise", "cosine", "constant"):
             raise UnknownNameError("schedule", self.schedule, ["constant", "cosine", "piecewise"])
+        for flag, teacher in (("--clean-teacher", self.clean_teacher), ("--robust-teacher", self.robust_teacher)):
+            if teacher is not None:
+                check_teacher(teacher, flag)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -101,6 +104,27 @@ class TrainConfig:
         return cls(**values)
 
 
+def check_teacher(reference: str, flag: str) -> str:
+    """`reference` if it names a teacher without running code: an awbench checkpoint or run folder, zoo: or rb:.
+
+    A teacher is saved in config.json and loaded again by `--resume`, so a factory (`file.py:build`) or a tv:
+    model (which needs options no config keeps) is refused: code runs only when named on the eval command line.
+    """
+    from awbench.models import is_foreign
+
+    if is_foreign(reference) and not str(reference).startswith("rb:"):
+        raise AwbenchError(f"{flag} '{reference}': a teacher is an awbench checkpoint, a run folder, zoo:NAME or "
+                           "rb:MODEL_ID (a model factory or tv: model cannot be a teacher)")
+    return reference
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float (JSON allows 1e400 written out as digits)
+        return False
+
+
 def _accepts(hint: Any, value: Any) -> bool:
     """Whether a JSON `value` fits the annotation `hint` (bool is not a number here, nor a number a bool)."""
     if get_origin(hint) in (Union, UnionType):
@@ -112,7 +136,7 @@ def _accepts(hint: Any, value: Any) -> bool:
     if hint is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and _finite(value)
     if hint is str:
         return isinstance(value, str)
     origin = get_origin(hint) or hint

@@ -231,6 +231,8 @@ def load_config(run_dir: str | Path) -> TrainConfig:
     if not path.is_file():
         raise AwbenchError(f"{run_dir} is not a run folder (no config.json)")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
+        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError:
+        raise AwbenchError(f"{path} is not a valid run configuration (not UTF-8 text)") from None
     except (json.JSONDecodeError, TypeError) as error:
         raise AwbenchError(f"{path} is not a valid run configuration ({error})") from None

@@ -18,6 +18,7 @@ import torch
 
 from awbench import checkpoint
 from awbench.errors import AwbenchError
+from awbench.files import atomic_write
 from awbench.locks import FolderLock
 from awbench.training.config import TrainConfig, check_run_name
 
@@ -56,8 +57,6 @@ class RunFolder:
         """
         config.name = check_run_name(config.name or default_run_name(config))
         folder = cls(Path(config.out) / config.name)
-        if resume and not folder.checkpoint_path.is_file():
-            raise AwbenchError(f"cannot resume: {folder.checkpoint_path} does not exist")
         folder.created = not folder.path.exists()
         folder.lock = FolderLock(folder.path, "training").acquire()
         try:
@@ -91,7 +90,7 @@ class RunFolder:
 
     def write_config(self, config: TrainConfig) -> None:
         text = json.dumps(config.to_dict(), indent=2, sort_keys=True)
-        checkpoint.atomic_write(self.config_path, lambda handle: handle.write(text.encode()))
+        atomic_write(self.config_path, lambda handle: handle.write(text.encode()))
 
     def read_log(self) -> list[dict[str, Any]]:
         if not self.log_path.is_file():
@@ -107,7 +106,7 @@ class RunFolder:
         writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(rows)
-        checkpoint.atomic_write(self.log_path, lambda handle: handle.write(buffer.getvalue().encode()))
+        atomic_write(self.log_path, lambda handle: handle.write(buffer.getvalue().encode()))
 
     def save_epoch(self, model, optimizer, scheduler, method, metadata: dict[str, Any], row: dict[str, Any], *,
                    best: float, is_best: bool) -> None:
