@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from awbench.cli import app
-from awbench.compare import compare_runs, print_comparison
 
 
 @app.command("compare")
@@ -48,5 +47,7 @@ def compare(
 
       awbench compare runs/ --metric autoattack --weight 0.7 --out results/ --format csv,md
     """
+    from awbench.compare import compare_runs, print_comparison  # pandas, matplotlib: only when comparing
+
     result = compare_runs(runs_dir, metric=metric, weight=weight, out=out, formats=table_formats, plot=plot)
     print_comparison(result)

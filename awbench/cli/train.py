@@ -14,8 +14,7 @@ from awbench.console import console
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  awbench train cifar10 --model small-cnn --method pgd-at --epochs 1 --subset 2000 "
-        "--data-dir ../shared/data/cifar10\n\n"
+        "  awbench train cifar10 --model small-cnn --method pgd-at --epochs 1 --subset 2000\n\n"
         "  awbench train cifar10 --model resnet18 --method trades --epochs 100 --beta 6\n\n"
         "  awbench train cifar10 --model aw-resnet18 --method awnet --clean-teacher runs/std/best.pt "
         "--robust-teacher runs/at/best.pt\n\n"

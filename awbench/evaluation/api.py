@@ -132,6 +132,7 @@ def evaluate_checkpoint(
         "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value, "split": "test",
         "n_examples": results.pop("n_examples"), "norm": threat.norm.value, "eps": threat.eps, "seed": seed,
         "device": str(torch_device), "batch_size": batch_size, "versions": versions(),
+        "data": data.select(indices).provenance(),
         "clean_accuracy": results.pop("clean_accuracy"), "robust_accuracy": results.pop("robust_accuracy"),
         "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
     }

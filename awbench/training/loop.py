@@ -108,7 +108,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
         step_model = torch.nn.parallel.DistributedDataParallel(
             step_model, device_ids=[device.index] if device.type == "cuda" else None)
     if world.is_main:
-        run.write_config(config)
+        run.write_config(config, data=train_data.provenance())
     show_progress = show_progress and world.is_main
 
     try:
@@ -116,10 +116,17 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
                     device, start_epoch, best, show_progress)
     except KeyboardInterrupt:
         if world.is_main:
-            console.print(f"[yellow]interrupted[/]: finished epochs are saved; continue with "
-                          f"awbench train --resume {run.path}")
+            console.print(f"[yellow]interrupted[/]: {interrupt_advice(run.path)}", soft_wrap=True)
         raise
     return run.path
+
+
+def interrupt_advice(run_path: Path) -> str:
+    """What to do after Ctrl-C: resume from the last finished epoch, or, before the first one, start again."""
+    if (run_path / "checkpoint.pt").is_file():
+        return f"finished epochs are saved; continue with awbench train --resume {run_path}"
+    return (f"stopped before the first epoch ended, so there is nothing to resume (no {run_path / 'checkpoint.pt'}"
+            "); start again: rerun the same awbench train command (not --resume)")
 
 
 def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
