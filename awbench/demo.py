@@ -4,7 +4,7 @@ On a seeded, class-balanced subset of real CIFAR-10 images it trains the small C
 and `trades`, and its AW-Net version with `awnet`; evaluates each with clean accuracy, PGD and AutoAttack
 (the AW-Net also meets the adaptive attack); then compares them. The budgets of the two modes are one
 `DemoPlan` each. The images come from the CIFAR-10 sample shipped with awbench (2,000 training and 500 test
-images), so the demo needs no network and gives the same numbers on every machine; `--data-dir FOLDER` cuts
+images), so the demo needs no network and no data folder; `--data-dir FOLDER` cuts
 the subsets from a full CIFAR-10 there instead. The table's data line says which.
 
 Layout of `--out` (every file written atomically, so a killed demo loses at most the step it was in):
@@ -124,8 +124,19 @@ def run_demo(
     show_progress: bool = True,
 ) -> DemoResult:
     """Train the four models, evaluate them and compare them; skip or resume whatever `out` already holds."""
+    try:
+        return _run_demo(data_dir=data_dir, out=Path(out), quick=quick, device=device, seed=seed,
+                         show_progress=show_progress)
+    except KeyboardInterrupt:
+        # The step's own advice (train --resume, eval --out) was printed above; inside the demo it is simpler:
+        console.print(f"[yellow]demo interrupted[/]: finished steps are kept in {escape(str(out))}; rerun the same "
+                      "awbench demo command to continue from there", soft_wrap=True)
+        raise
+
+
+def _run_demo(*, data_dir: str | Path | None, out: Path, quick: bool, device: str, seed: int,
+              show_progress: bool) -> DemoResult:
     plan = DemoPlan.for_mode(quick)
-    out = Path(out)
     began = time.perf_counter()
     _claim_folder(out, plan, seed)
     console.print(f"[bold]awbench demo[/]: {escape(plan.describe())}", soft_wrap=True)

@@ -184,3 +184,36 @@ def test_a_data_dir_that_does_not_exist_is_an_error_not_a_fallback(run_cli, monk
     assert code != 0 and err.strip().splitlines() == [f"error: --data-dir {tmp_path / 'typo'} is not a folder "
                                                       "(give the folder that holds the data)"]
     assert not (tmp_path / "runs").exists()
+
+
+def _fake_torchvision_mnist(root, n=5):
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = (np.arange(n * 28 * 28) % 251).astype(np.uint8).reshape(n, 28, 28)
+    labels = (np.arange(n) * 3 % 10).astype(np.uint8)
+    header = lambda *v: np.array(v, dtype=">u4").tobytes()  # noqa: E731
+    for prefix in ("train", "t10k"):
+        (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header(0x803, n, 28, 28) + images.tobytes())
+        (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(header(0x801, n) + labels.tobytes())
+    return images, labels
+
+
+def test_prepare_turns_torchvision_files_into_npz(run_cli, tmp_path):
+    images, labels = _fake_torchvision_mnist(tmp_path / "tv")
+    code, _, err = run_cli("data", "prepare", "mnist", "--from", tmp_path / "tv", "--out", tmp_path / "npz")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "npz").iterdir()) == ["mnist_test.npz", "mnist_train.npz"]
+    data = load_dataset("mnist", "test", data_dir=tmp_path / "npz")
+    assert data.origin == "folder" and torch.equal(data.images[:, 0], torch.from_numpy(images))
+    assert data.labels.tolist() == labels.tolist()
+    code, _, err = run_cli("data", "prepare", "mnist", "--from", tmp_path / "nothing-here")
+    assert code != 0 and err.count("\n") == 1 and "is not a folder" in err
+    code, _, err = run_cli("data", "prepare", "cifar10", "--from", tmp_path / "tv", "--out", tmp_path / "x")
+    assert code != 0 and "no torchvision cifar10 files" in err and "--download" in err
+
+
+def test_where_says_which_files_a_command_reads(run_cli, data_dir):
+    code, _, err = run_cli("data", "where", "cifar10", "--data-dir", data_dir)
+    flat = " ".join(err.split())
+    assert code == 0 and "cifar10 train: 2,000 images, folder:" in flat and "cifar10 test: 500 images" in flat
+    assert str(data_dir / "cifar10_test.npz") in flat

@@ -127,3 +127,47 @@ def test_training_and_evaluation_record_the_data_they_used(standard_run, data_di
     assert written["data"] == summary["data"]
     assert summary["data"]["split"] == "test" and summary["data"]["images"] == 20
     assert summary["data"]["files"][0]["path"] == str(data_dir / "cifar10_test.npz")
+
+
+def test_training_prints_its_plan_and_a_measured_estimate(tmp_path, data_dir, capsys):
+    from awbench.training import train
+
+    train(_tiny_config(tmp_path, data_dir, epochs=1), show_progress=True)
+    err = " ".join(capsys.readouterr().err.split())
+    for needle in ("model small-cnn", "method standard (no attack inside)", "cifar10 train, 64 images",
+                   "1 epoch(s) x 2 batches of 32", "device cpu", "time about", "measured:"):
+        assert needle in err, needle
+
+
+def test_a_run_of_hours_on_a_cpu_is_put_to_the_person_first(tmp_path, data_dir, monkeypatch):
+    import awbench.plans as plans
+    from awbench.errors import AwbenchError
+    from awbench.training import train
+
+    monkeypatch.setattr(plans, "LONG_RUN_S", 0.0)  # every run is "long"
+    asked = []
+    with pytest.raises(AwbenchError, match=r"not started: this run takes about .* --subset \d+ --epochs \d"):
+        train(_tiny_config(tmp_path, data_dir), show_progress=True, confirm=lambda m: asked.append(m) or False)
+    assert len(asked) == 1 and not (tmp_path / "tiny").exists()  # no empty run folder left behind
+    run = train(_tiny_config(tmp_path, data_dir, epochs=1), show_progress=True, confirm=lambda m: True)
+    assert (run / "checkpoint.pt").is_file()
+
+
+def test_evaluation_prints_its_plan_with_eps_in_255ths(standard_run, data_dir, tmp_path, capsys):
+    from awbench.evaluation import evaluate_checkpoint, print_summary
+
+    summary = evaluate_checkpoint(standard_run / "checkpoint.pt", attacks=["pgd"], n_examples=20, steps=2,
+                                  data_dir=data_dir, device="cpu", out=tmp_path, show_progress=True)
+    print_summary(summary)
+    err = " ".join(capsys.readouterr().err.split())
+    for needle in ("examples 20 (seeded, class-balanced)", "attacks clean, pgd (2 steps)", "budget Linf eps 8/255",
+                   "cifar10 test, 500 images", "eps=8/255"):
+        assert needle in err, needle
+    assert "eps=0.031" not in err  # the header used to print eps=0.031373
+
+
+def test_format_eps():
+    from awbench.console import format_eps
+
+    assert format_eps(8 / 255, "Linf") == "8/255" and format_eps(0.5, "L2") == "0.5"
+    assert format_eps(0.03, "Linf") == "0.03" and format_eps(None, "Linf") == "?"

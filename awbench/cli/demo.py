@@ -14,8 +14,8 @@ EPILOG = (
     "  awbench demo\n\n"
     "  awbench demo --quick --out /tmp/demo-quick\n\n"
     "  awbench demo --data-dir ~/data --out results/demo-full --device cuda\n\n"
-    "Data: the CIFAR-10 sample shipped with awbench (2,000 training and 500 test images, no network needed, the "
-    "same numbers on every machine), or a full CIFAR-10 in --data-dir (see: awbench data prepare --help). Writes "
+    "Data: the CIFAR-10 sample shipped with awbench (2,000 training and 500 test images, no network needed), "
+    "or a full CIFAR-10 in --data-dir (see: awbench data prepare --help). Writes "
     "into --out: comparison.csv/.md/.tex, pareto.png/.svg, the run folders under runs/ and demo.json. Rerunning "
     "the same command skips finished steps and resumes a killed one."
 )

@@ -11,6 +11,16 @@ from awbench.cli import app
 from awbench.console import console
 
 
+def confirm_at_terminal(message: str) -> bool:
+    """Ask before a run of hours when a person is at the terminal; in scripts say it and go on."""
+    import sys
+
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return typer.confirm(f"{message}. Start it anyway?", default=False, err=True)
+    console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+    return True
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
@@ -102,6 +112,6 @@ def train(
             channels_last=channels_last,
             compile=compile,
         )
-    run_dir = run_training(config, resume=resume is not None)
+    run_dir = run_training(config, resume=resume is not None, confirm=confirm_at_terminal)
     if is_main_process():
         console.print(f"[green]done[/green]: {run_dir}/ (best.pt, checkpoint.pt, train_log.csv, config.json)")

@@ -15,6 +15,7 @@ from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
 from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.plans import print_evaluation_plan
 from awbench.threat import Norm, ThreatModel, parse_eps
 
 DEFAULT_BATCH_SIZE = {"cpu": 256, "cuda": 1024}
@@ -111,6 +112,9 @@ def evaluate_checkpoint(
     if not metadata.get("dataset"):
         raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
+    if show_progress and world.is_main:
+        print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
+                              batch_size)
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
 

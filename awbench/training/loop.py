@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import model_zoo
-from awbench import distributed
+from awbench import distributed, plans
 from awbench.attacks.pgd import pgd
 from awbench.console import console, progress
 from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
@@ -84,8 +85,13 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
     }
 
 
-def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True) -> Path:
-    """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt."""
+def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True,
+          confirm: Callable[[str], bool] | None = None) -> Path:
+    """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt.
+
+    With show_progress, first print the plan and a time estimate; a run estimated at hours on a CPU is put to
+    `confirm` (the CLI asks the person at the terminal), and a refusal stops before the first epoch.
+    """
     config.validate()
     world, device = distributed.setup(resolve_device(config.device))
     run = RunFolder.for_config(config, resume=resume) if world.is_main else None
@@ -103,6 +109,17 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     start_epoch, best = 0, -1.0
     if resume:
         start_epoch, best = run.restore(model, optimizer, scheduler, method)
+    if show_progress and world.is_main:
+        estimate = plans.training_estimate(config, model, train_data, val_data, method.adversarial, device,
+                                           start_epoch)
+        plans.print_training_plan(config, model, train_data, val_data, method.adversarial, device, start_epoch,
+                                  estimate)
+        try:
+            plans.confirm_long_run(config, len(train_data), estimate, device, confirm)
+        except AwbenchError:
+            if not any(run.path.iterdir()):
+                run.path.rmdir()  # nothing was written: leave no empty run folder behind
+            raise
     step_model = compile_model(model, config.compile) if config.compile else model
     if world.distributed:  # gradients averaged across ranks; each rank sees 1/world of every global batch
         step_model = torch.nn.parallel.DistributedDataParallel(
@@ -132,6 +149,7 @@ def interrupt_advice(run_path: Path) -> str:
 def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
                 start_epoch: int, best: float, show_progress: bool) -> None:
     autocast = device.type == "cuda" and config.amp
+    clock = plans.FirstBatchesClock(num_batches(len(train_data), config.batch_size), config.epochs - start_epoch)
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
         generator = epoch_generator(config.seed, epoch)
@@ -160,6 +178,8 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
                 for key, value in (result.stats or {}).items():
                     extra[key] = extra.get(key, 0.0) + value * n
                 bar.update(task, advance=1, info=_describe(totals, method.adversarial))
+                if show_progress:
+                    clock.batch_finished(index)
         if world.distributed:  # epoch statistics over all ranks' shards
             totals, extra = _sum_over_ranks(world, totals, extra)
         row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
