@@ -125,7 +125,7 @@ class FirstBatchesClock:
 def describe_attack(name: str, options: Any) -> str:
     if name in ("pgd", "cw", "adaptive"):
         restarts = f" x {options.restarts} restarts" if int(options.restarts) > 1 else ""
-        return f"{name} ({options.steps} steps{restarts})"
+        return f"{name} ({options.steps} step{'s' if int(options.steps) != 1 else ''}{restarts})"
     if name == "autoattack":
         if options.version == "custom":
             iterations = f", {options.aa_iterations} iterations" if options.aa_iterations else ""
@@ -135,8 +135,14 @@ def describe_attack(name: str, options: Any) -> str:
 
 
 def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples: int, attacks: list[Any],
-                          options: Any, threat: Any, device: torch.device, batch_size: int) -> None:
+                          options: Any, threat: Any, device: torch.device, batch_size: int,
+                          model: torch.nn.Module | None = None) -> None:
     """What an evaluation will do, before it does it: model, data, examples, attacks, budget, device."""
+    from awbench.attacks.dynamic import router_of
+
+    names = [describe_attack(a.name, options) for a in attacks if a.name != "clean"]
+    if model is not None and router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
+        names.append(describe_attack("adaptive", options) + " (added: an AW-Net)")
     norm = getattr(threat.norm, "value", threat.norm)
     capped = f" (asked {n_examples:,}: the split holds {len(data):,})" if n_examples > len(data) else ""
     lines = [
@@ -144,7 +150,7 @@ def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples:
         f"{metadata.get('checkpoint_path')}",
         f"data     {describe_data(data)}",
         f"examples {min(n_examples, len(data)):,} (seeded, class-balanced){capped}",
-        "attacks  clean, " + ", ".join(describe_attack(a.name, options) for a in attacks if a.name != "clean"),
+        "attacks  " + ", ".join(["clean", *names]),
         f"budget   {norm} eps {format_eps(threat.eps, norm)}",
         f"device   {device}, batches of {batch_size}; each attack's bar shows examples done and time left",
         "Ctrl-C   stops; finished work is kept, and the same command (same --out) resumes it",

@@ -171,3 +171,12 @@ def test_format_eps():
 
     assert format_eps(8 / 255, "Linf") == "8/255" and format_eps(0.5, "L2") == "0.5"
     assert format_eps(0.03, "Linf") == "0.03" and format_eps(None, "Linf") == "?"
+
+
+def test_evaluation_plan_names_the_adaptive_attack_an_aw_net_gets(data_dir, tmp_path, capsys):
+    from awbench.evaluation import evaluate_checkpoint
+
+    evaluate_checkpoint("zoo:cifar10-aw-small-cnn-awnet", attacks=["pgd"], n_examples=10, steps=1, data_dir=data_dir,
+                        device="cpu", out=tmp_path, show_progress=True)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "attacks clean, pgd (1 step), adaptive (1 step) (added: an AW-Net)" in err

@@ -114,7 +114,7 @@ def evaluate_checkpoint(
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
     if show_progress and world.is_main:
         print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
-                              batch_size)
+                              batch_size, model)
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
 
