@@ -34,6 +34,8 @@ def format_eps(eps: float | None, norm: str | None) -> str:
 
 def format_seconds(seconds: float) -> str:
     """12 s, 4.5 min, 3.2 h: a duration as a reader estimates it."""
+    if seconds < 1:
+        return "under 1 s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
