@@ -1,12 +1,15 @@
 """`awbench demo`: one command from a fresh machine to a trade-off table and a Pareto plot.
 
-On a real, seeded, class-balanced CIFAR-10 subset it trains the small CPU model with `standard`, `pgd-at`
+On a seeded, class-balanced subset of real CIFAR-10 images it trains the small CPU model with `standard`, `pgd-at`
 and `trades`, and its AW-Net version with `awnet`; evaluates each with clean accuracy, PGD and AutoAttack
 (the AW-Net also meets the adaptive attack); then compares them. The budgets of the two modes are one
-`DemoPlan` each.
+`DemoPlan` each. The images come from the CIFAR-10 sample shipped with awbench (2,000 training and 500 test
+images), so the demo needs no network and no data folder; `--data-dir FOLDER` cuts
+the subsets from a full CIFAR-10 there instead. The table's data line says which.
 
 Layout of `--out` (every file written atomically, so a killed demo loses at most the step it was in):
-    demo.json                  the plan (rerunning with another plan into the same folder is refused)
+    demo.json                  the plan (another plan into the same folder is refused once a step has finished;
+                               a demo that failed before finishing any step leaves nothing that blocks another)
     data/cifar10_{train,test}.npz   the subset, cut once from the full data set
     runs/<name>/               training run folders (config.json, train_log.csv, checkpoint.pt, best.pt)
     runs/<name>/eval/          the evaluation (summary.json, per_sample.csv, eval_state.json)
@@ -19,10 +22,8 @@ from __future__ import annotations
 
 import io
 import json
-import socket
+import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,14 +34,14 @@ from rich.markup import escape
 from awbench import checkpoint
 from awbench.compare import ComparisonResult, compare_runs, print_comparison
 from awbench.console import console
-from awbench.data import ImageData, balanced_subset, load_dataset, search_roots
+from awbench.data import ImageData, balanced_subset, load_dataset
+from awbench.data.embedded import EMBEDDED
 from awbench.errors import AwbenchError, CheckpointError, DataNotFoundError
 from awbench.evaluation import evaluate_checkpoint
 from awbench.training import TrainConfig, train
 
 DATASET = "cifar10"
 EPS = 8 / 255
-DOWNLOAD_TIMEOUT_S = 30  # per socket operation: offline or firewalled, the download fails instead of hanging
 # (model, training method): three static baselines and the AW-Net, trained in this order.
 RUNS = (("small-cnn", "standard"), ("small-cnn", "pgd-at"), ("small-cnn", "trades"), ("aw-small-cnn", "awnet"))
 ATTACKS = ["pgd", "autoattack"]  # clean accuracy is always measured; an AW-Net also gets "adaptive"
@@ -110,6 +111,7 @@ class DemoResult:
     plot: Path | None
     seconds: dict[str, float]
     skipped: list[str]
+    data: str = ""  # which images: the shipped sample or a full CIFAR-10 folder
 
 
 def run_demo(
@@ -122,8 +124,19 @@ def run_demo(
     show_progress: bool = True,
 ) -> DemoResult:
     """Train the four models, evaluate them and compare them; skip or resume whatever `out` already holds."""
+    try:
+        return _run_demo(data_dir=data_dir, out=Path(out), quick=quick, device=device, seed=seed,
+                         show_progress=show_progress)
+    except KeyboardInterrupt:
+        # The step's own advice (train --resume, eval --out) was printed above; inside the demo it is simpler:
+        console.print(f"[yellow]demo interrupted[/]: finished steps are kept in {escape(str(out))}; rerun the same "
+                      "awbench demo command to continue from there", soft_wrap=True)
+        raise
+
+
+def _run_demo(*, data_dir: str | Path | None, out: Path, quick: bool, device: str, seed: int,
+              show_progress: bool) -> DemoResult:
     plan = DemoPlan.for_mode(quick)
-    out = Path(out)
     began = time.perf_counter()
     _claim_folder(out, plan, seed)
     console.print(f"[bold]awbench demo[/]: {escape(plan.describe())}", soft_wrap=True)
@@ -169,7 +182,7 @@ def run_demo(
 
     plot = out / "pareto.png"
     result = DemoResult(plan, out, comparison, out / "comparison.md", plot if plot.is_file() else None, seconds,
-                        skipped)
+                        skipped, _data_description(demo_data))
     _write_manifest(out, plan, seed, result)
     _print_summary(result)
     return result
@@ -184,16 +197,35 @@ def _claim_folder(out: Path, plan: DemoPlan, seed: int) -> None:
             found = json.loads(manifest.read_text())
         except (OSError, json.JSONDecodeError):
             found = {}
-        if {key: found.get(key) for key in wanted} != wanted:
+        if {key: found.get(key) for key in wanted} == wanted:
+            return
+        if _finished_steps(out):
             other = (found.get("plan") or {}).get("mode", "unknown")
             raise AwbenchError(f"{out} holds a demo with other settings ({other} mode, seed {found.get('seed')}); "
                                "rerun that command to continue it, or give another --out")
+        _clear_unfinished_demo(out)  # it failed before finishing a step: nothing in it is worth keeping
+        _write_json(manifest, wanted)
         return
     if out.exists() and not out.is_dir():
         raise AwbenchError(f"--out {out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()):
         raise AwbenchError(f"--out {out} is not empty and holds no demo (no demo.json); give another --out")
     _write_json(manifest, wanted)
+
+
+def _finished_steps(out: Path) -> list[Path]:
+    """The work a demo folder holds that took time: checkpoints (a finished epoch) and evaluations."""
+    runs = out / "runs"
+    return [*runs.glob("*/checkpoint.pt"), *runs.glob("*/eval/summary.json"), *runs.glob("*/eval/eval_state.json")]
+
+
+def _clear_unfinished_demo(out: Path) -> None:
+    """Remove what a demo that finished no step left: its plan, its data subset, run folders with no epoch."""
+    (out / "demo.json").unlink(missing_ok=True)
+    for name in (f"{DATASET}_train.npz", f"{DATASET}_test.npz"):
+        (out / "data" / name).unlink(missing_ok=True)
+    if (out / "runs").is_dir():
+        shutil.rmtree(out / "runs")
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:
@@ -212,7 +244,7 @@ def _write_manifest(out: Path, plan: DemoPlan, seed: int, result: DemoResult) ->
                     for name, value in steps.items()}
     _write_json(out / "demo.json", {
         "plan": asdict(plan), "seed": seed, "description": plan.describe(),
-        "autoattack": plan.describe_autoattack(), "step_seconds": step_seconds,
+        "autoattack": plan.describe_autoattack(), "data": result.data, "step_seconds": step_seconds,
         "last_invocation": {"seconds": result.seconds["total"], "skipped": result.skipped},
         "table": str(result.table), "plot": str(result.plot) if result.plot else None,
     })
@@ -229,46 +261,20 @@ def _prepare_data(plan: DemoPlan, folder: Path, data_dir: str | Path | None, see
         console.print(f"[dim]skip: the demo's CIFAR-10 subset is already in {escape(str(folder))}")
         skipped.append("data")
         return folder
-    full_train = _find_cifar10(data_dir)
-    full_test = load_dataset(DATASET, "test", data_dir=data_dir)
-    console.print(f"CIFAR-10 from {escape(full_train.source)}", soft_wrap=True)
+    source = data_dir if data_dir is not None else EMBEDDED
+    try:
+        full_train = load_dataset(DATASET, "train", data_dir=source)
+        full_test = load_dataset(DATASET, "test", data_dir=source)
+    except DataNotFoundError as error:
+        raise DataNotFoundError(f"{error} (without --data-dir the demo uses the CIFAR-10 sample shipped with "
+                                "awbench)") from None
+    console.print(f"CIFAR-10 from {escape(full_train.source)} and {escape(full_test.source)}", soft_wrap=True)
     train_index = balanced_subset(full_train.labels, plan.train_images + plan.val_images, seed)
     test_index = balanced_subset(full_test.labels, plan.eval_images, seed)
     _save_subset(train_file, full_train, train_index)
     _save_subset(test_file, full_test, test_index)
     console.print(f"wrote {len(train_index)} training and {len(test_index)} test images to {escape(str(folder))}")
     return folder
-
-
-def _find_cifar10(data_dir: str | Path | None) -> ImageData:
-    """The full training split from disk; else downloaded with torchvision; else a one-line error."""
-    roots = search_roots(data_dir)
-    try:
-        return load_dataset(DATASET, "train", data_dir=data_dir)
-    except DataNotFoundError:
-        pass
-    console.print(f"CIFAR-10 not found in {', '.join(map(str, roots))}; downloading it with torchvision "
-                  f"(about 170 MB) into {roots[0]}", soft_wrap=True)
-    try:
-        with _socket_timeout(DOWNLOAD_TIMEOUT_S):
-            return load_dataset(DATASET, "train", data_dir=data_dir, download=True)
-    except DataNotFoundError:
-        pass
-    raise DataNotFoundError(
-        f"CIFAR-10 is not in {', '.join(map(str, roots))} and could not be downloaded (offline?): put "
-        "cifar10_train.npz and cifar10_test.npz (or torchvision's cifar-10-batches-py) in a folder and rerun "
-        "with --data-dir FOLDER (or set AWBENCH_DATA=FOLDER)"
-    )
-
-
-@contextmanager
-def _socket_timeout(seconds: float) -> Iterator[None]:
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(seconds)
-    try:
-        yield
-    finally:
-        socket.setdefaulttimeout(previous)
 
 
 def _save_subset(path: Path, data: ImageData, index: Any) -> None:
@@ -333,10 +339,42 @@ def _evaluate(plan: DemoPlan, run_folder: Path, data_dir: Path, seed: int, devic
     console.print(f"clean {summary['clean_accuracy']:.1%}  {robust}  worst case {summary['worst_case_accuracy']:.1%}")
 
 
+def _data_description(folder: Path) -> str:
+    """'1,000 training and 100 test images cut from <source>', from the subset files' own record."""
+    parts, sources = [], []
+    for split, label in (("train", "training"), ("test", "test")):
+        with np.load(folder / f"{DATASET}_{split}.npz", allow_pickle=False) as arrays:
+            parts.append(f"{len(arrays['y']):,} {label}")
+            sources.append(str(arrays["source"]) if "source" in arrays.files else "unknown")
+    origin = "; ".join(dict.fromkeys(sources))
+    return f"{parts[0]} and {parts[1]} images cut (seeded, class-balanced) from {origin}"
+
+
+def check_notes(runs: Path) -> list[str]:
+    """One line per self-check that did not pass in an evaluation under `runs`: what the table's checks
+    column abbreviates ('dynamic: flag'), with the evaluation's own explanation."""
+    notes = []
+    for path in sorted(runs.glob("*/eval/summary.json")):
+        try:
+            checks = json.loads(path.read_text()).get("checks") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        for name, result in checks.items():
+            if isinstance(result, dict) and result.get("status") not in (None, "pass"):
+                notes.append(f"{path.parent.parent.name}: {name}: {result['status']}: {result.get('detail', '')}")
+    return notes
+
+
 def _print_summary(result: DemoResult) -> None:
     plan = result.plan
     console.rule("[bold]demo done")
     console.print(f"{escape(plan.describe())}", soft_wrap=True)
+    console.print(f"[bold]data[/]: {escape(result.data)}", soft_wrap=True)
+    notes = check_notes(result.out / "runs")
+    if notes:
+        console.print("[bold]checks column[/] (flag: read the number with care; fail: left off the front):")
+        for note in notes:
+            console.print(f"  {escape(note)}", soft_wrap=True)
     if plan.mode == "quick":
         console.print("[yellow]quick mode[/]: tiny budget, the numbers above only show that the pipeline works")
     if "REDUCED" in plan.describe_autoattack():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 
@@ -15,8 +16,21 @@ class UnknownNameError(AwbenchError):
     """A name (dataset, model, method, attack) that is not registered; the message lists valid choices."""
 
     def __init__(self, kind: str, name: str, choices: Iterable[str]):
-        self.kind, self.name, self.choices = kind, name, sorted(choices)
-        super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(self.choices)}")
+        self.kind, self.name, self.choices = kind, name, sorted(set(choices))
+        self.suggestion = suggest(name, self.choices)
+        hint = f" (did you mean '{self.suggestion}'?)" if self.suggestion else ""
+        super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(self.choices)}{hint}")
+
+
+def suggest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice closest to a mistyped `name` (case, '_' for '-', a typo), or None when none is close."""
+    choices = list(choices)
+    folded = {choice.lower().replace("_", "-"): choice for choice in choices}
+    key = str(name).lower().replace("_", "-")
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return folded[close[0]] if close else None
 
 
 class DataNotFoundError(AwbenchError):

@@ -20,9 +20,12 @@ from awbench.threat import Norm, ThreatModel
 from model_zoo.aw import routing
 
 LINF, L2 = ThreatModel(Norm.LINF, 8 / 255), ThreatModel(Norm.L2, 0.5)
+# L2 1.0 where an attack must fool the tiny model: at 0.5 its cheap 5-step attacks leave 54-65% of the 48 images
+# on the embedded sample and 31-42% on full CIFAR-10 (a margin of a few images); at 1.0, 21-38% and 4-21%.
+L2_FOOL = ThreatModel(Norm.L2, 1.0)
 CHEAP = {"steps": 5, "aa_iterations": 5, "cw_l2_steps": 20, "cw_l2_binary_search_steps": 5}
-CASES = [("fgsm", LINF), ("pgd", LINF), ("cw", LINF), ("pgd", L2), ("fgsm", L2), ("cw", L2), ("cw-l2", L2),
-         ("autoattack", LINF), ("autoattack", L2)]
+CASES = [("fgsm", LINF), ("pgd", LINF), ("cw", LINF), ("pgd", L2_FOOL), ("fgsm", L2_FOOL), ("cw", L2_FOOL),
+         ("cw-l2", L2_FOOL), ("autoattack", LINF), ("autoattack", L2_FOOL)]
 
 
 def options(name: str, **extra) -> AttackOptions:

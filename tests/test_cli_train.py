@@ -113,7 +113,7 @@ def test_resume_refuses_mismatched_state_dict(run_cli, tmp_path, data_dir):
 
 def test_train_command_writes_run_folder(run_cli, tmp_path, data_dir):
     code, _, err = run_cli("train", "cifar10", "--method", "standard", "--epochs", "1", "--subset", "64",
-                           "--val-size", "20", "--data-dir", data_dir / "cifar10", "--out", tmp_path,
+                           "--val-size", "20", "--data-dir", data_dir, "--out", tmp_path,
                            "--name", "cli", "--device", "cpu")
     assert code == 0, err
     assert {p.name for p in (tmp_path / "cli").iterdir()} == {"config.json", "train_log.csv", "checkpoint.pt",

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from awbench.demo import RUNS, DemoPlan
+from awbench.errors import AwbenchError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED_RUNS = {f"{model}-{method}" for model, method in RUNS}
@@ -109,17 +110,34 @@ def test_other_plan_in_same_folder_is_refused(quick_demo):
 def test_missing_data_is_one_line(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    # No data anywhere, and the download fails at once: every request goes to a closed local port.
-    env = {"AWBENCH_DATA": str(empty), "HOME": str(tmp_path / "home"), "http_proxy": "http://127.0.0.1:9",
-           "https_proxy": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
-           "HTTPS_PROXY": "http://127.0.0.1:9", "no_proxy": "", "NO_PROXY": ""}
+    env = {"HOME": str(tmp_path / "home")}
     began = time.perf_counter()
-    done = run_awbench("demo", "--quick", "--out", str(tmp_path / "out"), env=env, timeout=120)
+    done = run_awbench("demo", "--quick", "--out", str(tmp_path / "out"), "--data-dir", str(empty), env=env,
+                       timeout=120)
     assert done.returncode != 0
     assert time.perf_counter() - began < 60
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and "--data-dir" in errors[0] and "AWBENCH_DATA" in errors[0]
+    assert len(errors) == 1 and str(empty) in errors[0] and "awbench data prepare" in errors[0]
     assert "Traceback" not in done.stderr
+
+
+def test_a_failed_demo_does_not_lock_its_folder(tmp_path):
+    """A default demo that failed (no data in --data-dir) left demo.json, and a following --quick demo into the
+    same folder was refused ("holds a demo with other settings"). A folder with no finished step is free."""
+    import awbench.demo as demo
+    from awbench.errors import DataNotFoundError
+
+    out, empty = tmp_path / "awbench-demo", tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError):
+        demo.run_demo(data_dir=empty, out=out, device="cpu", show_progress=False)
+    quick = DemoPlan.for_mode(quick=True)
+    demo._claim_folder(out, quick, 0)  # used to raise AwbenchError
+    assert json.loads((out / "demo.json").read_text())["plan"]["mode"] == "quick"
+    (out / "runs" / "x").mkdir(parents=True)
+    (out / "runs" / "x" / "checkpoint.pt").write_bytes(b"a finished epoch")  # real work: now it is refused
+    with pytest.raises(AwbenchError, match="other settings"):
+        demo._claim_folder(out, DemoPlan.for_mode(quick=False), 0)
 
 
 def test_killed_training_resumes(tmp_path, data_dir, monkeypatch):

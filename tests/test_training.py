@@ -21,8 +21,8 @@ def test_baseline_methods_registered():
 @pytest.mark.parametrize("method", BASELINES)
 def test_loss_decreases_on_a_real_batch(method, cifar_train):
     torch.manual_seed(0)
-    x = cifar_train.images[::500].float() / 255  # 100 real images, all classes
-    y = cifar_train.labels[::500]
+    x = cifar_train.images[::20].float() / 255  # 100 real images, all classes
+    y = cifar_train.labels[::20]
     spec = cifar_train.spec
     model = model_zoo.create("small-cnn", mean=spec.mean, std=spec.std).train()
     config = TrainConfig(method=method, steps=3, step_size=2 / 255)
@@ -135,7 +135,7 @@ def test_only_the_loss_forwards_update_batch_norm_statistics(method, forwards, c
     statistics (PGD-AT once did an extra train-mode forward of the clean batch for its progress bar).
     TRADES and MART pass clean and adversarial examples as two batches, as their authors' code does."""
     torch.manual_seed(0)
-    x, y = cifar_train.images[::1000].float() / 255, cifar_train.labels[::1000]
+    x, y = cifar_train.images[::40].float() / 255, cifar_train.labels[::40]
     model = model_zoo.create("small-cnn").train()
     fresh = model_zoo.create("small-cnn").train()
     fresh.load_state_dict(model.state_dict())

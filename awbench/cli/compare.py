@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from awbench.cli import app
-from awbench.compare import compare_runs, print_comparison
 
 
 @app.command("compare")
@@ -62,6 +61,8 @@ def compare(
 
       awbench compare runs/ --against zoo-cifar10-small-cnn-pgd-at
     """
+    from awbench.compare import compare_runs, print_comparison  # pandas, matplotlib: only when comparing
+
     result = compare_runs(runs_dir, metric=metric, weight=weight, out=out, formats=table_formats, plot=plot,
                           reference=reference, against=against)
     print_comparison(result)

@@ -11,20 +11,21 @@ from awbench.cli import app
 
 EPILOG = (
     "Examples:\n\n"
-    "  awbench demo --data-dir ../shared/data\n\n"
+    "  awbench demo\n\n"
     "  awbench demo --quick --out /tmp/demo-quick\n\n"
-    "  AWBENCH_DATA=~/data awbench demo --out results/demo --device cuda\n\n"
-    "Data: --data-dir, else $AWBENCH_DATA, else ~/.cache/awbench/data; when CIFAR-10 is in none of them, "
-    "torchvision downloads it into the first. Writes into --out: comparison.csv/.md/.tex, pareto.png/.svg, the run "
-    "folders under runs/ and demo.json. Rerunning the same command skips finished steps and resumes a killed one."
+    "  awbench demo --data-dir ~/data --out results/demo-full --device cuda\n\n"
+    "Data: the CIFAR-10 sample shipped with awbench (2,000 training and 500 test images, no network needed), "
+    "or a full CIFAR-10 in --data-dir (see: awbench data prepare --help). Writes "
+    "into --out: comparison.csv/.md/.tex, pareto.png/.svg, the run folders under runs/ and demo.json. Rerunning "
+    "the same command skips finished steps and resumes a killed one."
 )
 
 
 @app.command("demo", epilog=EPILOG)
 def demo(
     data_dir: Annotated[Path | None, typer.Option(
-        help="Folder holding CIFAR-10 (cifar10_train.npz / cifar10_test.npz or torchvision's files) "
-             "(env: AWBENCH_DATA).")] = None,
+        help="Folder holding a full CIFAR-10 (cifar10_train.npz / cifar10_test.npz or torchvision's files) "
+             "[default: the CIFAR-10 sample shipped with awbench].")] = None,
     out: Annotated[Path, typer.Option(help="Folder for the runs, the table and the plot; the same folder "
                                            "again continues the demo.")] = Path("awbench-demo"),
     quick: Annotated[bool, typer.Option(
@@ -35,7 +36,7 @@ def demo(
 ) -> None:
     """Train standard, PGD-AT, TRADES and AW-Net models on a CIFAR-10 subset, attack them, compare them.
 
-    A few minutes on 2 CPU cores (--quick: under a minute); ends with a trade-off table and a Pareto plot.
+    A few minutes on 2 CPU cores (--quick: about a minute); ends with a trade-off table and a Pareto plot.
     """
     from awbench.demo import run_demo
 

@@ -11,11 +11,20 @@ from awbench.cli import app
 from awbench.console import console
 
 
+def confirm_at_terminal(message: str) -> bool:
+    """Ask before a run of hours when a person is at the terminal; in scripts say it and go on."""
+    import sys
+
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return typer.confirm(f"{message}. Start it anyway?", default=False, err=True)
+    console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True)
+    return True
+
+
 @app.command(
     epilog=(
         "Examples:\n\n"
-        "  awbench train cifar10 --model small-cnn --method pgd-at --epochs 1 --subset 2000 "
-        "--data-dir ../shared/data/cifar10\n\n"
+        "  awbench train cifar10 --model small-cnn --method pgd-at --epochs 1 --subset 2000\n\n"
         "  awbench train cifar10 --model resnet18 --method trades --epochs 100 --beta 6\n\n"
         "  awbench train cifar10 --model aw-resnet18 --method awnet --clean-teacher runs/std/best.pt "
         "--robust-teacher runs/at/best.pt\n\n"
@@ -103,6 +112,6 @@ def train(
             channels_last=channels_last,
             compile=compile,
         )
-    run_dir = run_training(config, resume=resume is not None)
+    run_dir = run_training(config, resume=resume is not None, confirm=confirm_at_terminal)
     if is_main_process():
         console.print(f"[green]done[/green]: {run_dir}/ (best.pt, checkpoint.pt, train_log.csv, config.json)")

@@ -1,6 +1,9 @@
 """Datasets by name, found on disk in torchvision's layout or as prepared `.npz` arrays.
 
-Where to look, in order: the `--data-dir` option, then `AWBENCH_DATA`, then `~/.cache/awbench/data`.
+Where to look: a `--data-dir` given is the only place searched (`--data-dir embedded` names the CIFAR-10 sample
+shipped in the package). Without one: `AWBENCH_DATA`, then `~/.cache/awbench/data`, and for CIFAR-10 at last
+the embedded sample (with a warning: its numbers are not CIFAR-10 numbers). Every ImageData knows where it
+came from (`provenance()`: origin, files with size and sha256), and summaries and configs record it.
 Images are kept as uint8 NCHW tensors; models receive float images in [0, 1].
 """
 
@@ -8,7 +11,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 
 from awbench.console import console
+from awbench.data.embedded import EMBEDDED, ORIGIN, file_sha256, verified_sample_file
 from awbench.errors import DataError, DataNotFoundError, UnknownNameError
 
 DEFAULT_CACHE = Path.home() / ".cache" / "awbench" / "data"
@@ -62,6 +66,9 @@ class ImageData:
     name: DatasetName
     split: str
     source: str
+    origin: str = "folder"  # "folder" (an .npz file), "torchvision" (its layout), "embedded-sample"
+    files: tuple[Path, ...] = field(default_factory=tuple)  # the files read (for the record)
+    derived_from: str | None = None  # an .npz cut from another data set says which (its `source` array)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -71,18 +78,35 @@ class ImageData:
         return SPECS[self.name]
 
     def select(self, indices: torch.Tensor) -> ImageData:
-        return ImageData(self.images[indices], self.labels[indices], self.name, self.split, self.source)
+        return ImageData(self.images[indices], self.labels[indices], self.name, self.split, self.source,
+                         self.origin, self.files, self.derived_from)
+
+    def provenance(self) -> dict[str, object]:
+        """Which data a number used: dataset, split, origin, images used, and each file read with size and sha256."""
+        record: dict[str, object] = {
+            "dataset": self.name.value, "split": self.split, "origin": self.origin, "source": self.source,
+            "images": len(self),
+            "files": [{"path": str(path), "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+                      for path in self.files if path.is_file()],
+        }
+        if self.derived_from:
+            record["derived_from"] = self.derived_from
+        return record
 
     def as_float(self, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """All images as float in [0, 1] and labels, on `device`."""
         return self.images.to(device).float().div_(255), self.labels.to(device)
 
 
+def is_embedded(data_dir: str | Path | None) -> bool:
+    return data_dir is not None and str(data_dir) == EMBEDDED
+
+
 def search_roots(data_dir: str | Path | None = None) -> list[Path]:
-    """The folders searched for data, in order: --data-dir, $AWBENCH_DATA, the default cache."""
-    roots: list[Path] = []
+    """The folders searched for data: a --data-dir given alone, else $AWBENCH_DATA and the default cache."""
     if data_dir:
-        roots.append(Path(data_dir).expanduser())
+        return [Path(data_dir).expanduser()]
+    roots: list[Path] = []
     if os.environ.get("AWBENCH_DATA"):
         roots.append(Path(os.environ["AWBENCH_DATA"]).expanduser())
     roots.append(DEFAULT_CACHE)
@@ -94,10 +118,11 @@ def _npz_candidates(root: Path, name: DatasetName, split: str) -> list[Path]:
     return [root / file, root / name.value / file]
 
 
-def _from_npz(path: Path, name: DatasetName, split: str) -> ImageData:
+def _from_npz(path: Path, name: DatasetName, split: str, origin: str = "folder") -> ImageData:
     try:  # a truncated, pickled or foreign file: one line naming it, not numpy's traceback
         with np.load(path, allow_pickle=False) as arrays:
             x, y = arrays["x"], arrays["y"]
+            derived_from = str(arrays["source"]) if "source" in arrays.files else None
         images = torch.from_numpy(np.ascontiguousarray(x))
         images = images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2).contiguous()
         labels = torch.from_numpy(y.astype(np.int64))
@@ -105,7 +130,17 @@ def _from_npz(path: Path, name: DatasetName, split: str) -> ImageData:
         detail = " ".join(str(error).split())[:160]
         raise DataError(f"cannot read {path}: not an .npz of image arrays 'x' and labels 'y' "
                         f"({type(error).__name__}: {detail})") from None
-    return ImageData(images, labels, name, split, str(path))
+    return ImageData(images, labels, name, split, str(path), origin, (path,), derived_from)
+
+
+def embedded_sample(name: DatasetName, split: str) -> ImageData | None:
+    """The package's sample of `name` (CIFAR-10 only), checked against its recorded sha256; else None."""
+    path = verified_sample_file(name.value, split)
+    if path is None:
+        return None
+    data = _from_npz(path, name, split, origin=ORIGIN)
+    data.source = f"embedded {name.value} sample ({len(data):,} {split} images)"
+    return data
 
 
 def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool) -> ImageData | None:
@@ -126,14 +161,16 @@ def _from_torchvision(root: Path, name: DatasetName, split: str, download: bool)
             images = images.permute(0, 3, 1, 2)
         labels = dataset.labels if name is DatasetName.SVHN else dataset.targets
         return ImageData(images.contiguous(), torch.as_tensor(np.asarray(labels), dtype=torch.int64),
-                         name, split, str(folder))
+                         name, split, str(folder), "torchvision")
     return None
 
 
 def check_data_dir(data_dir: str | Path | None, download: bool = False) -> None:
-    """A --data-dir the user typed must exist (unless it is where a download goes): load_dataset would
-    otherwise fall through to AWBENCH_DATA or the cache and silently read data from another folder."""
-    if data_dir is not None and not download and not Path(data_dir).expanduser().is_dir():
+    """A --data-dir the user typed must exist (unless it is where a download goes, or names the embedded
+    sample): it is the only place searched, and a typo deserves its own message."""
+    if data_dir is None or download or is_embedded(data_dir):
+        return
+    if not Path(data_dir).expanduser().is_dir():
         raise DataNotFoundError(f"--data-dir {data_dir} is not a folder (give the folder that holds the data)")
 
 
@@ -166,10 +203,20 @@ def load_dataset(
     data_dir: str | Path | None = None,
     download: bool = False,
 ) -> ImageData:
-    """Load a whole split ('train' or 'test') of dataset `name` from the first folder that holds it."""
+    """Load a whole split ('train' or 'test') of dataset `name`.
+
+    With `data_dir`, from that folder only (`"embedded"`: the package's CIFAR-10 sample); without, from the
+    first of $AWBENCH_DATA and the cache that holds it, else (CIFAR-10, no download asked) from the sample.
+    """
     name = DatasetName.parse(name) if not isinstance(name, DatasetName) else name
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    if is_embedded(data_dir):
+        sample = embedded_sample(name, split)
+        if sample is None:
+            raise DataNotFoundError(f"the embedded sample holds CIFAR-10 only, not {name.value}; give --data-dir "
+                                    f"FOLDER with {name.value}_{split}.npz (see: awbench data prepare --help)")
+        return validated(sample)
     roots = search_roots(data_dir)
     for root in roots:
         for path in _npz_candidates(root, name, split):
@@ -186,11 +233,19 @@ def load_dataset(
             raise DataNotFoundError(f"could not download {name.value} into {target}: {error}") from None
         if found is not None:
             return validated(found)
+    if not data_dir:
+        sample = embedded_sample(name, split)
+        if sample is not None:
+            console.print(f"[yellow]note:[/] {name.value} is not in {', '.join(str(r) for r in roots)}; using the "
+                          f"{sample.source} shipped with awbench: its numbers are not full-{name.value} numbers "
+                          "(full data: --data-dir FOLDER or AWBENCH_DATA; see awbench data prepare --help)",
+                          soft_wrap=True, markup=True, highlight=False)
+            return validated(sample)
     searched = ", ".join(str(r) for r in roots)
     raise DataNotFoundError(
-        f"{name.value} ({split}) not found in: {searched}. Point --data-dir or AWBENCH_DATA at a folder "
-        f"holding {name.value}_{split}.npz or torchvision's {SPECS[name].torchvision_class} files, "
-        "or pass --download when online."
+        f"{name.value} ({split}) not found in: {searched}. Put {name.value}_{split}.npz there (awbench data "
+        f"prepare {name.value} --from FOLDER converts torchvision's {SPECS[name].torchvision_class} files, "
+        f"--download fetches them when online), or point --data-dir or AWBENCH_DATA at a folder holding it."
     )
 
 

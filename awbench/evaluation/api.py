@@ -20,6 +20,7 @@ from awbench.evaluation.runner import build_attacks, evaluate_model
 from awbench.locks import lock_folder
 from awbench.models import ModelOptions, is_foreign
 from awbench.models.checks import output_checks
+from awbench.plans import print_evaluation_plan
 from awbench.stats import accuracy_intervals
 from awbench.threat import Norm, ThreatModel, parse_eps
 
@@ -141,6 +142,9 @@ def evaluate_checkpoint(
     if not metadata.get("dataset"):
         raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
+    if show_progress and world.is_main:
+        print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
+                              batch_size, model)
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
     model_checks = output_checks(model, x, metadata, torch_device)  # foreign models only: logits [N, classes]
@@ -169,7 +173,8 @@ def evaluate_checkpoint(
             "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value,
             "split": "test", "n_examples": results.pop("n_examples"), **capped, "norm": threat.norm.value,
             "eps": threat.eps, "seed": seed, "device": str(torch_device), "batch_size": batch_size,
-            "versions": versions(), "clean_accuracy": results.pop("clean_accuracy"),
+            "versions": versions(), "data": data.select(indices).provenance(),
+            "clean_accuracy": results.pop("clean_accuracy"),
             "robust_accuracy": results.pop("robust_accuracy"),
             "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
             **({"source": metadata["source"]} if "source" in metadata else {}),

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from awbench import __version__
 from awbench.checkpoint import atomic_write
-from awbench.console import console
+from awbench.console import console, format_eps
 
 SUMMARY_FILE = "summary.json"
 PER_SAMPLE_FILE = "per_sample.csv"
@@ -51,7 +51,7 @@ def write_outputs(out: Path, summary: dict[str, Any], frame: pd.DataFrame) -> No
 def print_summary(summary: dict[str, Any]) -> None:
     """The result table and the self-checks, on the console (stderr)."""
     title = (f"{summary['model']} ({summary.get('method') or '?'}) on {summary['dataset']}: "
-             f"{summary['n_examples']} examples, {summary['norm']} eps={summary['eps']:.5g}")
+             f"{summary['n_examples']} examples, {summary['norm']} eps={format_eps(summary['eps'], summary['norm'])}")
     table = Table(title=title, caption=f"per-attack accuracy: {summary['per_attack_accuracy_means']}")
     table.add_column("attack")
     table.add_column("accuracy", justify="right")

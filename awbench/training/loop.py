@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import model_zoo
-from awbench import distributed
+from awbench import distributed, plans
 from awbench.attacks.pgd import pgd
 from awbench.console import console, progress
 from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
@@ -84,11 +85,15 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
     }
 
 
-def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True) -> Path:
+def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = True,
+          confirm: Callable[[str], bool] | None = None) -> Path:
     """Train according to `config`; return the run folder. With resume, continue from its checkpoint.pt.
 
-    Rank 0 holds the run folder's lock from start to end; a run that fails before its first checkpoint
-    removes the folder it created."""
+    With show_progress, first print the plan and a time estimate; a run estimated at hours on a CPU is put to
+    `confirm` (the CLI asks the person at the terminal), and a refusal stops before the first epoch. Rank 0
+    holds the run folder's lock from start to end; a run that fails (or is refused, or interrupted) before its
+    first checkpoint removes the folder it created.
+    """
     config.validate()
     world, device = distributed.setup(resolve_device(config.device))
     method = build_method(config, device)  # loads the teachers: one that fails leaves no run folder behind
@@ -96,7 +101,7 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     path = distributed.broadcast_object(world, run.path if run is not None else None)
     run = run or RunFolder(path)  # the other ranks neither lock nor write
     try:
-        _train_in(run, config, method, world, device, resume, show_progress)
+        _train_in(run, config, method, world, device, resume, show_progress, confirm)
     except BaseException:
         run.close(failed=True)
         raise
@@ -104,7 +109,8 @@ def train(config: TrainConfig, *, resume: bool = False, show_progress: bool = Tr
     return run.path
 
 
-def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume: bool, show_progress: bool) -> None:
+def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume: bool, show_progress: bool,
+              confirm: Callable[[str], bool] | None) -> None:
     config.name = run.path.name
     train_data, val_data = split_data(config)
     torch.manual_seed(config.seed)  # weight initialisation
@@ -117,27 +123,41 @@ def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume
     start_epoch, best = 0, -1.0
     if resume:
         start_epoch, best = run.restore(model, optimizer, scheduler, method)
+    if show_progress and world.is_main:
+        estimate = plans.training_estimate(config, model, train_data, val_data, method.adversarial, device,
+                                           start_epoch)
+        plans.print_training_plan(config, model, train_data, val_data, method.adversarial, device, start_epoch,
+                                  estimate)
+        plans.confirm_long_run(config, len(train_data), estimate, device, confirm)  # refused: folder removed
     step_model = compile_model(model, config.compile) if config.compile else model
     if world.distributed:  # gradients averaged across ranks; each rank sees 1/world of every global batch
         step_model = torch.nn.parallel.DistributedDataParallel(
             step_model, device_ids=[device.index] if device.type == "cuda" else None)
     if world.is_main:
-        run.write_config(config)
+        run.write_config(config, data=train_data.provenance())
     show_progress = show_progress and world.is_main
 
     try:
         _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world,
                     device, start_epoch, best, show_progress)
     except KeyboardInterrupt:
-        if world.is_main and run.checkpoint_path.is_file():
-            console.print(f"[yellow]interrupted[/]: finished epochs are saved; continue with "
-                          f"awbench train --resume {run.path}")
+        if world.is_main:
+            console.print(f"[yellow]interrupted[/]: {interrupt_advice(run.path)}", soft_wrap=True)
         raise
+
+
+def interrupt_advice(run_path: Path) -> str:
+    """What to do after Ctrl-C: resume from the last finished epoch, or, before the first one, start again."""
+    if (run_path / "checkpoint.pt").is_file():
+        return f"finished epochs are saved; continue with awbench train --resume {run_path}"
+    return (f"stopped before the first epoch ended, so there is nothing to resume (no {run_path / 'checkpoint.pt'}"
+            "); start again: rerun the same awbench train command (not --resume)")
 
 
 def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
                 start_epoch: int, best: float, show_progress: bool) -> None:
     autocast = device.type == "cuda" and config.amp
+    clock = plans.FirstBatchesClock(num_batches(len(train_data), config.batch_size), config.epochs - start_epoch)
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
         generator = epoch_generator(config.seed, epoch)
@@ -166,6 +186,8 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
                 for key, value in (result.stats or {}).items():
                     extra[key] = extra.get(key, 0.0) + value * n
                 bar.update(task, advance=1, info=_describe(totals, method.adversarial))
+                if show_progress:
+                    clock.batch_finished(index)
         if world.distributed:  # epoch statistics over all ranks' shards
             totals, extra = _sum_over_ranks(world, totals, extra)
         row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],

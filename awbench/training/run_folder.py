@@ -88,8 +88,10 @@ class RunFolder:
             except OSError:
                 pass
 
-    def write_config(self, config: TrainConfig) -> None:
-        text = json.dumps(config.to_dict(), indent=2, sort_keys=True)
+    def write_config(self, config: TrainConfig, data: dict[str, Any] | None = None) -> None:
+        """config.json: the TrainConfig, and under "data" the data files the run read (from_dict ignores it)."""
+        values = config.to_dict() | ({"data": data} if data is not None else {})
+        text = json.dumps(values, indent=2, sort_keys=True)
         atomic_write(self.config_path, lambda handle: handle.write(text.encode()))
 
     def read_log(self) -> list[dict[str, Any]]:
