@@ -142,9 +142,6 @@ def evaluate_checkpoint(
     if not metadata.get("dataset"):
         raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
     data = load_dataset(metadata["dataset"], "test", data_dir=data_dir)
-    if show_progress and world.is_main:
-        print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
-                              batch_size, model)
     indices = balanced_subset(data.labels, int(n_examples), seed)
     x, y = data.select(indices).as_float("cpu")
     model_checks = output_checks(model, x, metadata, torch_device)  # foreign models only: logits [N, classes]
@@ -155,7 +152,10 @@ def evaluate_checkpoint(
 
     out_path = distributed.broadcast_object(world, Path(out) if out is not None else default_out(Path(checkpoint)))
     # Rank 0 alone writes, so it alone locks: a second evaluation into the same folder is refused.
-    with lock_folder(out_path, "evaluation", enabled=world.is_main):
+    with lock_folder(out_path, "evaluation", enabled=world.is_main):  # a refused evaluation prints no plan
+        if show_progress and world.is_main:
+            print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
+                                  batch_size, model)
         try:
             results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
