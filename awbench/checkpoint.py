@@ -128,6 +128,7 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
             in_channels=int(metadata["in_channels"]),
             mean=metadata["mean"],
             std=metadata["std"],
+            options=metadata.get("model_options"),
         )
     except AwbenchError as error:
         raise CheckpointError(f"checkpoint names an architecture this awbench lacks: {error}") from None
@@ -139,7 +140,7 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
 def load(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """Rebuild the model from the checkpoint's metadata alone and load its weights; eval mode."""
     payload = read(path)
-    metadata = dict(payload["metadata"])
+    metadata = model_zoo.aw.migrate_metadata(dict(payload["metadata"]), payload["state_dict"])
     model = build_model(metadata)
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
