@@ -136,6 +136,7 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
             in_channels=in_channels,
             mean=metadata["mean"],
             std=metadata["std"],
+            options=metadata.get("model_options"),
         )
     except AwbenchError as error:
         raise CheckpointError(f"checkpoint names an architecture this awbench lacks: {error}") from None
@@ -166,7 +167,7 @@ def load(path: str | Path, device: torch.device | str = "cpu", options: Any = No
         raise CheckpointError(f"{' '.join(given)} apply only to rb:, tv: and factory models; {path} is an awbench "
                               "checkpoint, whose metadata already says how to build and normalise it")
     payload = read(path)
-    metadata = dict(payload["metadata"])
+    metadata = model_zoo.aw.migrate_metadata(dict(payload["metadata"]), payload["state_dict"])
     model = build_model(metadata)
     try:
         model.load_state_dict(payload["state_dict"], strict=True)

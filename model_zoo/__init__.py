@@ -5,6 +5,6 @@
 """
 
 from model_zoo import architectures, aw  # noqa: F401  (importing them registers the static and aw-* architectures)
-from model_zoo.registry import Normalize, available, create, register
+from model_zoo.registry import Normalize, available, create, register, resolved_options
 
-__all__ = ["Normalize", "available", "aw", "create", "register"]
+__all__ = ["Normalize", "available", "aw", "create", "register", "resolved_options"]

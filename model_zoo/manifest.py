@@ -1,7 +1,8 @@
 """The manifest of published checkpoints (model_zoo/manifest.json), kept apart from the architectures.
 
-An entry names its architecture, dataset, threat model, training method, where the file is (a path relative
-to model_zoo/, or a URL), its sha256, and the accuracies reported for it (with how they were measured).
+An entry names its architecture (for an AW-Net also its design: `aw-*` full two-bank, `aw-lr-*` low-rank;
+`ZooEntry.design` says it in words), dataset, threat model, training method, where the file is (a path
+relative to model_zoo/, or a URL), its sha256, and the accuracies reported for it (with how they were measured).
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ class ZooEntry:
     sha256: str
     reported: dict[str, Any] = field(default_factory=dict)  # e.g. {"clean_accuracy": .., "pgd20_accuracy": ..}
     notes: str = ""
+
+    @property
+    def design(self) -> str:
+        """What the checkpoint's filters are: static, or which AW-Net design (from the architecture's name)."""
+        from model_zoo.aw.options import describe_design  # late: importing model_zoo.aw registers architectures
+
+        return describe_design(self.architecture)
 
     @property
     def is_remote(self) -> bool:

@@ -226,6 +226,31 @@ def test_a_model_that_ran_can_be_deep_copied(small_aw):
     torch.testing.assert_close(duplicate(x), small_aw(x))
 
 
+def test_both_designs_are_registered_and_named_for_what_they_are():
+    for name in BACKBONES:
+        full, low_rank = model_zoo.create(f"aw-{name}").net, model_zoo.create(f"aw-lr-{name}").net
+        convs = [layer for _, layer in aw_layers(full.backbone) if not isinstance(layer, MixBN)]
+        assert convs and all(isinstance(layer, AWConv2d) for layer in convs)
+        assert any(isinstance(layer, LowRankAWConv2d) for _, layer in aw_layers(low_rank.backbone))
+        assert full.options.design == "full" and low_rank.options.design == "low-rank"
+    assert model_zoo.create("aw-lr-small-cnn", options={"adversarial_rank_fraction": 1.0}).net.options \
+        .adversarial_rank_fraction == 1.0
+
+
+@pytest.mark.parametrize("options", [{"adversarial_rank_fraction": 0.0}, {"adversarial_rank_fraction": 1.5},
+                                     {"router_input": "fourier"}, {"router_depth": 3}, {"router_width": 0}])
+def test_bad_aw_options_are_one_line_errors(options):
+    from awbench.errors import AwbenchError
+
+    with pytest.raises(AwbenchError) as info:
+        model_zoo.create("aw-lr-small-cnn", options=options)
+    assert "\n" not in str(info.value)
+    with pytest.raises(AwbenchError, match="takes no options"):
+        model_zoo.create("small-cnn", options={"router_width": 8})
+    with pytest.raises(AwbenchError, match="full two-bank design takes no"):
+        model_zoo.create("aw-small-cnn", options={"adversarial_rank_fraction": 0.5})
+
+
 def test_the_full_two_bank_variant_trains_too():
     torch.manual_seed(0)
     awnet = make_aw(small_cnn(num_classes=10, in_channels=3), adversarial_rank_fraction=None)
@@ -235,12 +260,12 @@ def test_the_full_two_bank_variant_trains_too():
         logits = awnet.train()(torch.rand(4, 3, 32, 32))
     F.cross_entropy(logits, torch.tensor([0, 1, 2, 3])).backward()
     assert all(p.grad is not None for p in awnet.backbone.parameters())
-    default = make_aw(small_cnn(num_classes=10, in_channels=3))
-    assert any(isinstance(layer, LowRankAWConv2d) for _, layer in aw_layers(default.backbone))
+    low_rank = make_aw(small_cnn(num_classes=10, in_channels=3), adversarial_rank_fraction=0.25)
+    assert any(isinstance(layer, LowRankAWConv2d) for _, layer in aw_layers(low_rank.backbone))
 
 
 def test_make_aw_refuses_a_backbone_without_convolutions():
     with pytest.raises(ValueError):
         AWNet(nn.Linear(3, 3))
     assert isinstance(make_aw(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2))).router, nn.Module)
-    assert isinstance(dict(aw_layers(make_aw(nn.Sequential(nn.Conv2d(1, 2, 3))).backbone))["0"], LowRankAWConv2d)
+    assert isinstance(dict(aw_layers(make_aw(nn.Sequential(nn.Conv2d(1, 2, 3))).backbone))["0"], AWConv2d)

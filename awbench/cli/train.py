@@ -53,6 +53,14 @@ def train(
     router_weight: Annotated[float, typer.Option(help="AW-Net: weight of the router's detection loss.")] = 1.0,
     clean_teacher: Annotated[Path | None, typer.Option(help="AW-Net: standard-trained teacher (MTARD).")] = None,
     robust_teacher: Annotated[Path | None, typer.Option(help="AW-Net: robust teacher checkpoint (MTARD).")] = None,
+    temperature_balance: Annotated[bool, typer.Option(
+        help="AW-Net with teachers: B-MTARD's entropy-based balance of the teachers' temperatures.")] = False,
+    router_input: Annotated[str | None, typer.Option(help="AW-Net router reads: residual | raw | both.")] = None,
+    router_shortcut: Annotated[bool | None, typer.Option(
+        help="AW-Net: each signal head adds the detection logit [default: on].")] = None,
+    router_width: Annotated[int | None, typer.Option(help="AW-Net: router's first conv width [default: 16].")] = None,
+    rank_fraction: Annotated[float | None, typer.Option(
+        help="aw-lr-* models: rank of the adversarial correction / filters, in (0, 1] [default: 0.25].")] = None,
     subset: Annotated[int | None, typer.Option(help="Train on a class-balanced subset of N images.")] = None,
     val_size: Annotated[int, typer.Option(help="Held-out training images that select best.pt (0: none).")] = 500,
     augment: Annotated[bool, typer.Option(help="Random crop + flip.")] = True,
@@ -99,6 +107,10 @@ def train(
             router_weight=router_weight,
             clean_teacher=str(clean_teacher) if clean_teacher else None,
             robust_teacher=str(robust_teacher) if robust_teacher else None,
+            temperature_balance=temperature_balance,
+            model_options={key: value for key, value in (
+                ("router_input", router_input), ("router_shortcut", router_shortcut), ("router_width", router_width),
+                ("adversarial_rank_fraction", rank_fraction)) if value is not None},
             subset=subset,
             val_size=val_size,
             augment=augment,

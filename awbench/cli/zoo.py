@@ -30,13 +30,14 @@ def list_zoo(
         return
     import model_zoo
     from awbench.compare.pareto import format_eps
+    from model_zoo.aw import describe_design, design_of
     from model_zoo.manifest import entries
 
     table = Table(title="Architectures (model_zoo.create(name))")
     table.add_column("name")
     table.add_column("kind")
     for name in model_zoo.available():
-        table.add_row(name, "AW-Net (dynamic)" if name.startswith("aw-") else "static")
+        table.add_row(name, describe_design(name))
     console.print(table)
     checkpoints = Table(title="Checkpoints (model_zoo/manifest.json; details: awbench zoo info NAME)",
                         caption="worst: the worst case over the attacks in `awbench zoo info NAME`",
@@ -50,6 +51,9 @@ def list_zoo(
             _percent(reported.get("clean_accuracy")), _percent(reported.get("robust_accuracy")),
         )
     console.print(checkpoints if checkpoints.row_count else "[dim]no published checkpoints in the manifest[/dim]")
+    for item in entries():  # which AW-Net design each dynamic checkpoint holds (the table stays narrow)
+        if design_of(item.architecture) is not None:
+            console.print(f"{item.name}: {item.architecture}, {describe_design(item.architecture)}")
 
 
 @zoo_app.command("info", epilog="Examples:\n\n  awbench zoo info resnet18\n\n  awbench zoo info aw-resnet18")
@@ -57,19 +61,21 @@ def info(name: Annotated[str, typer.Argument(help="An architecture or a checkpoi
     """Show one architecture (parameter count) or one checkpoint (manifest entry)."""
     import model_zoo
     from awbench.errors import UnknownNameError
+    from model_zoo.aw import describe_design
     from model_zoo.manifest import entries
 
     checkpoints = {item.name: item for item in entries()}
     if name in checkpoints:
         for key, value in vars(checkpoints[name]).items():
             console.print(f"[bold]{key}[/bold]: {value}")
+        console.print(f"[bold]design[/bold]: {checkpoints[name].design}")
         return
     if name not in model_zoo.available():
         raise UnknownNameError("architecture or checkpoint", name, [*model_zoo.available(), *checkpoints])
     model = model_zoo.create(name)
     parameters = sum(p.numel() for p in model.parameters())
     console.print(f"[bold]{name}[/bold]: {parameters:,} parameters; input 3x32x32 in [0, 1], 10 classes by default")
-    console.print(f"dynamic (AW-Net): {name.startswith('aw-')}")
+    console.print(f"design: {describe_design(name)}")
 
 
 def _percent(value: object) -> str:

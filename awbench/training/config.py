@@ -41,6 +41,8 @@ class TrainConfig:
     router_weight: float = 1.0  # AW-Net: lambda of the router's detection BCE
     clean_teacher: str | None = None  # AW-Net: checkpoint of a standard-trained teacher (MTARD)
     robust_teacher: str | None = None  # AW-Net: checkpoint of an adversarially trained teacher (MTARD)
+    temperature_balance: bool = False  # AW-Net with teachers: B-MTARD's entropy-based teacher temperatures
+    model_options: dict[str, Any] = field(default_factory=dict)  # the architecture's own (AW-Net: router, rank)
     subset: int | None = None  # class-balanced training subset size
     val_size: int = 500  # held-out training images for best.pt (by PGD accuracy); 0 disables
     augment: bool = True
@@ -69,6 +71,7 @@ class TrainConfig:
         check_data_dir(self.data_dir, download=self.download)
         if self.model not in model_zoo.available():
             raise UnknownNameError("model", self.model, model_zoo.available())
+        self.model_options = model_zoo.resolved_options(self.model, self.model_options)
         method_class(self.method)
         Norm.parse(self.norm)
         self.eps = parse_eps(self.eps)

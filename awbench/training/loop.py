@@ -46,7 +46,7 @@ def split_data(config: TrainConfig) -> tuple[ImageData, ImageData | None]:
 def build_model_for(config: TrainConfig, data: ImageData) -> torch.nn.Module:
     spec = data.spec
     return model_zoo.create(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
-                            mean=spec.mean, std=spec.std)
+                            mean=spec.mean, std=spec.std, options=config.model_options)
 
 
 def learning_rate_factor(config: TrainConfig, epoch: int) -> float:
@@ -82,6 +82,7 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
         "architecture": config.model, "num_classes": spec.num_classes, "in_channels": spec.in_channels,
         "mean": list(spec.mean), "std": list(spec.std), "dataset": config.dataset, "method": config.method,
         "norm": config.norm, "eps": config.eps, "epoch": epoch, "run": config.name, "seed": config.seed,
+        "model_options": model_zoo.resolved_options(config.model, config.model_options),
     }
 
 
@@ -161,6 +162,7 @@ def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, tr
     for epoch in range(start_epoch, config.epochs):
         torch.manual_seed(config.seed * 1000 + epoch)
         generator = epoch_generator(config.seed, epoch)
+        method.start_epoch(epoch)
         model.train()
         totals = {"loss": 0.0, "clean": 0, "adv": 0, "seen": 0}
         extra: dict[str, float] = {}

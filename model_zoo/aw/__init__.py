@@ -1,7 +1,9 @@
 """AW-Net (sample-wise dynamic network): AW layers, MixBN, the multi-head router, and conversion of backbones.
 
-Importing this package registers `aw-small-cnn`, `aw-resnet18`, `aw-preact-resnet18`, `aw-wrn-34-10` and
-`aw-wrn-28-10` in the model zoo: `model_zoo.create("aw-resnet18", ...)` is `Sequential(normalize, net=AWNet)`.
+Importing this package registers, for each backbone in small-cnn, resnet18, preact-resnet18, wrn-34-10 and
+wrn-28-10, two designs in the model zoo: `aw-<backbone>`, the full two-bank design (the paper's), and
+`aw-lr-<backbone>`, the low-rank one; `model_zoo.create("aw-resnet18", ...)` is `Sequential(normalize,
+net=AWNet)`. Their options (router input, shortcut, width, low-rank fraction) are in options.py.
 
 Routing interface (attacks, evaluation and training code against this, and only this):
 
@@ -30,11 +32,13 @@ Building blocks: `AWConv2d` (full two-bank conv), `LowRankAWConv2d` (adversarial
 rank-limited correction), `MixBN`, `Router`, `AWNet`, `convert(module)` (in-place layer swap) and
 `make_aw(backbone, adversarial_rank_fraction=...)` (convert + wrap). Design choices and deviations are
 documented in each module; the main ones:
-  * The registered aw-* models use LowRankAWConv2d with rank = filters / 4 (DEFAULT_ADVERSARIAL_RANK_FRACTION):
-    the full two-bank conv alone costs 2.0-2.2x a static conv on CPU, which breaks the 2x budget for whole
-    networks. `make_aw(backbone, adversarial_rank_fraction=None)` builds the full two-bank design.
-  * The router reads the image's high-frequency residual, and each signal head adds the detection logit
-    (routing follows the detector from the first step); see router.py.
+  * aw-* use AWConv2d: two full banks, so the clean filters get only the clean path's gradient and keep a
+    distribution of their own (the paper's premise). aw-lr-* use LowRankAWConv2d with rank = ceil(f * filters)
+    (f = DEFAULT_ADVERSARIAL_RANK_FRACTION unless set): cheaper, but the clean filters serve both paths.
+  * By default the router reads the image's high-frequency residual, and each signal head adds the detection
+    logit (routing follows the detector from the first step); both are options, see router.py.
+  * Checkpoints written before the designs were named say `aw-<backbone>` for the low-rank design;
+    `migrate_metadata` (called by awbench.checkpoint.load) maps them to `aw-lr-<backbone>`.
 """
 
 from model_zoo.aw import architectures  # noqa: F401  (registers the aw-* architectures)
@@ -44,10 +48,11 @@ from model_zoo.aw.functional import add_scaled, blend_banks, per_sample_affine
 from model_zoo.aw.lowrank import LowRankAWConv2d
 from model_zoo.aw.mixbn import MixBN
 from model_zoo.aw.network import AW_CONVS, PIN_MODES, AWNet, aw_layers, is_dynamic, routing
+from model_zoo.aw.options import AWOptions, describe_design, design_of, migrate_metadata
 from model_zoo.aw.router import Router
 
 __all__ = [
-    "AW_CONVS", "DEFAULT_ADVERSARIAL_RANK_FRACTION", "PIN_MODES", "AWConv2d", "AWNet", "LowRankAWConv2d", "MixBN",
-    "Router", "add_scaled", "aw_layers", "blend_banks", "convert", "is_dynamic", "make_aw", "per_sample_affine",
-    "routing",
+    "AW_CONVS", "DEFAULT_ADVERSARIAL_RANK_FRACTION", "PIN_MODES", "AWConv2d", "AWNet", "AWOptions", "LowRankAWConv2d",
+    "MixBN", "Router", "add_scaled", "aw_layers", "blend_banks", "convert", "describe_design", "design_of",
+    "is_dynamic", "make_aw", "migrate_metadata", "per_sample_affine", "routing",
 ]

@@ -37,14 +37,16 @@ class AWNet(nn.Module):
     that forward's router outputs; they keep the router's (small) graph alive until the next forward.
     """
 
-    def __init__(self, backbone: nn.Module, in_channels: int = 3, router_width: int = 16, embedding_dim: int = 64):
+    def __init__(self, backbone: nn.Module, in_channels: int = 3, router_width: int = 16, embedding_dim: int = 64,
+                 router_input: str = "residual", router_shortcut: bool = True):
         super().__init__()
         layers = dict(aw_layers(backbone))
         if not layers:
             raise ValueError("AWNet needs a backbone with AW layers; convert it with model_zoo.aw.convert first")
         self.backbone = backbone
         self.router = Router(in_channels, {name: _channels(layer) for name, layer in layers.items()},
-                             width=router_width, embedding_dim=embedding_dim)
+                             width=router_width, embedding_dim=embedding_dim, input=router_input,
+                             shortcut=router_shortcut)
         self.last_detection_logit: torch.Tensor | None = None
         self.last_signals: dict[str, torch.Tensor] = {}
         self._pinned_mode: str | None = None

@@ -55,6 +55,10 @@ class TrainingMethod:
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepResult:
         raise NotImplementedError
 
+    def start_epoch(self, epoch: int) -> None:
+        """Called by the loop before each epoch (0-based; also the first epoch of a resumed run)."""
+        del epoch
+
     def attack(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str | LossFn = "ce") -> torch.Tensor:
         """The inner maximisation: PGD with the run's budget, model in eval mode (BN statistics frozen)."""
         with frozen(model) as plain:
