@@ -24,8 +24,8 @@ from awbench.evaluation.checks import accuracy_nonincreasing_in_eps
 from awbench.evaluation.eps_sweep import unbounded_check
 
 PLOT_STEM = "robustness_vs_eps"
-LINE_KEYS = ("run", "model", "method", "dataset", "norm", "n_examples", "attack_set", "curve_kind", "curve_label",
-             "curve_value")
+LINE_KEYS = ("run", "model", "method", "dataset", "data", "norm", "n_examples", "attack_set", "curve_kind",
+             "curve_label", "curve_value")
 
 
 def eps_lines(frame: pd.DataFrame, robust_column: str) -> list[pd.DataFrame]:
