@@ -107,6 +107,25 @@ def read(path: str | Path) -> dict[str, Any]:
     return payload
 
 
+def read_migrated(path: str | Path) -> dict[str, Any]:
+    """`read`, with the metadata of a legacy AW-Net checkpoint migrated (model_zoo.aw.migrate_metadata): the
+    architecture and model_options the weights were really built with. Use this to build a model."""
+    payload = read(path)
+    payload["metadata"] = model_zoo.aw.migrate_metadata(dict(payload["metadata"]), payload["state_dict"])
+    return payload
+
+
+def load_weights(model: nn.Module, payload: dict[str, Any]) -> nn.Module:
+    """`model.load_state_dict(payload's weights, strict)`; weights that do not fit = one CheckpointError."""
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, KeyError, TypeError) as error:
+        detail = " ".join(str(error).split())[:300]
+        raise CheckpointError(f"{payload['path']}: weights do not fit architecture "
+                              f"'{payload['metadata']['architecture']}' ({detail})") from None
+    return model
+
+
 # Bounds on what metadata may ask to build, checked before any layer is allocated: a corrupt or hostile
 # `num_classes=10**9` would otherwise try to allocate hundreds of GB for the last layer.
 MAX_NUM_CLASSES = 100_000  # ImageNet-21k has 21,841
@@ -166,16 +185,9 @@ def load(path: str | Path, device: torch.device | str = "cpu", options: Any = No
     if given:
         raise CheckpointError(f"{' '.join(given)} apply only to rb:, tv: and factory models; {path} is an awbench "
                               "checkpoint, whose metadata already says how to build and normalise it")
-    payload = read(path)
-    metadata = model_zoo.aw.migrate_metadata(dict(payload["metadata"]), payload["state_dict"])
-    model = build_model(metadata)
-    try:
-        model.load_state_dict(payload["state_dict"], strict=True)
-    except (RuntimeError, KeyError, TypeError) as error:
-        detail = " ".join(str(error).split())[:300]
-        raise CheckpointError(
-            f"{payload['path']}: weights do not fit architecture '{metadata['architecture']}' ({detail})"
-        ) from None
+    payload = read_migrated(path)
+    metadata = payload["metadata"]
+    model = load_weights(build_model(metadata), payload)
     metadata["checkpoint_path"] = payload["path"]
     return model.to(device).eval(), metadata
 

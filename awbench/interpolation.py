@@ -3,15 +3,16 @@
     theta(alpha) = (1 - alpha) * theta_A + alpha * theta_B
 
 Each model's batch-norm statistics are re-estimated on training images (the interpolated weights no longer
-match either checkpoint's running means), unless turned off; then each model is saved beside its evaluation
-and evaluated like any checkpoint. Every summary carries
+match either checkpoint's running means), unless turned off (`--no-reestimate-bn`). A dynamic model (AW-Net)
+is refused re-estimation: its MixBN layers keep a clean and an adversarial branch, and re-estimating the
+adversarial branch needs adversarial examples this module does not make; give it --no-reestimate-bn. Then
+each model is saved beside its evaluation and evaluated like any checkpoint. Every summary carries
 `"curve": {"kind": "interpolation", "value": alpha, "label": ...}`, so `awbench compare` draws the alphas as
 one labelled line: the natural baseline for AW-Net's run-time trade-off.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -21,18 +22,20 @@ import torch
 from torch import nn
 
 from awbench import checkpoint as checkpoints
-from awbench.checkpoint import atomic_write
 from awbench.data import balanced_subset, load_dataset
 from awbench.errors import AwbenchError
 from awbench.evaluation.api import evaluate_checkpoint
-from awbench.evaluation.report import SUMMARY_FILE
+from awbench.evaluation.report import rewrite_summary
+from model_zoo.aw import is_dynamic
 
 ALPHA_RANGE = (-1.0, 2.0)  # a little extrapolation is allowed; beyond it the weights are meaningless
 BN_EXAMPLES = 2000
 BN_BATCH_SIZE = 200
 CURVE_KIND = "interpolation"
 MODEL_FILE = "interpolated.pt"
-_SAME = ("architecture", "num_classes", "in_channels", "mean", "std")
+_SAME = ("architecture", "num_classes", "in_channels", "mean", "std", "model_options")
+NO_DYNAMIC_BN = ("batch-norm re-estimation is refused for a dynamic model (AW-Net): its MixBN adversarial branch "
+                 "needs adversarial examples to re-estimate; give --no-reestimate-bn")
 
 
 def parse_alphas(text: str | list[float]) -> list[float]:
@@ -73,15 +76,16 @@ def default_label(name_a: str, name_b: str) -> str:
 
 
 def check_compatible(a: dict[str, Any], b: dict[str, Any]) -> None:
-    """Refuse two checkpoints whose weights cannot be mixed (architecture, classes, input, keys, shapes)."""
+    """Refuse two checkpoints whose weights cannot be mixed (architecture, classes, input, model options, keys,
+    shapes); give them as `awbench.checkpoint.read_migrated` returns them (legacy AW-Net metadata resolved)."""
     meta_a, meta_b = a["metadata"], b["metadata"]
     if meta_a["architecture"] != meta_b["architecture"]:
         raise AwbenchError(f"cannot interpolate different architectures: {a['path']} is "
                            f"'{meta_a['architecture']}', {b['path']} is '{meta_b['architecture']}'")
     for key in _SAME[1:]:
-        if meta_a[key] != meta_b[key]:
+        if meta_a.get(key) != meta_b.get(key):
             raise AwbenchError(f"cannot interpolate: the checkpoints differ in {key} "
-                               f"({meta_a[key]!r} vs {meta_b[key]!r})")
+                               f"({meta_a.get(key)!r} vs {meta_b.get(key)!r})")
     if meta_a.get("dataset") != meta_b.get("dataset"):
         raise AwbenchError(f"cannot interpolate models of different datasets ({meta_a.get('dataset')} vs "
                            f"{meta_b.get('dataset')})")
@@ -112,7 +116,12 @@ def batch_norm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]
 
 def reestimate_batch_norm(model: nn.Module, images: torch.Tensor, batch_size: int = BN_BATCH_SIZE) -> int:
     """Replace every BN layer's running statistics by their exact average over `images` (no gradient, no
-    other layer in training mode); the model is left in eval mode. Returns the number of BN layers."""
+    other layer in training mode); the model is left in eval mode. Returns the number of BN layers.
+
+    A dynamic model (AW-Net) is refused: its MixBN branches would be reset and the adversarial one cannot be
+    re-estimated from clean images (AwbenchError naming --no-reestimate-bn)."""
+    if is_dynamic(model):
+        raise AwbenchError(NO_DYNAMIC_BN)
     layers = batch_norm_layers(model)
     model.eval()
     momenta = [layer.momentum for layer in layers]
@@ -132,19 +141,15 @@ def reestimate_batch_norm(model: nn.Module, images: torch.Tensor, batch_size: in
 
 def interpolated_model(a: dict[str, Any], b: dict[str, Any], alpha: float,
                        bn_images: torch.Tensor | None = None) -> nn.Module:
-    """The model theta(alpha) from two read checkpoints (`awbench.checkpoint.read`), BN re-estimated on
-    `bn_images` when given."""
+    """The model theta(alpha) from two read checkpoints (`awbench.checkpoint.read_migrated`), BN re-estimated on
+    `bn_images` when given; weights that do not fit the architecture = one CheckpointError."""
     model = checkpoints.build_model(a["metadata"])
-    model.load_state_dict(interpolate_state(a["state_dict"], b["state_dict"], alpha), strict=True)
+    mixed = {**a, "state_dict": interpolate_state(a["state_dict"], b["state_dict"], alpha)}
+    checkpoints.load_weights(model, mixed)
     model.eval()
     if bn_images is not None:
         reestimate_batch_norm(model, bn_images)
     return model
-
-
-def _rewrite_summary(folder: Path, summary: dict[str, Any]) -> None:
-    text = json.dumps(summary, indent=2)
-    atomic_write(folder / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
 
 
 def interpolate_and_evaluate(
@@ -167,13 +172,16 @@ def interpolate_and_evaluate(
     values = parse_alphas(alphas)
     if isinstance(bn_examples, bool) or int(bn_examples) < 1:
         raise AwbenchError(f"--bn-examples must be at least 1, got {bn_examples}")
-    a, b = checkpoints.read(checkpoint_a), checkpoints.read(checkpoint_b)
+    a, b = checkpoints.read_migrated(checkpoint_a), checkpoints.read_migrated(checkpoint_b)
     check_compatible(a, b)
     name_a, name_b = _name(checkpoint_a), _name(checkpoint_b)
     label = label or default_label(name_a, name_b)
     root = Path(out) if out is not None else Path("runs") / f"interpolate-{name_a}-{name_b}"
     bn_images = None
-    if reestimate_bn and batch_norm_layers(checkpoints.build_model(a["metadata"])):
+    template = checkpoints.build_model(a["metadata"])
+    if reestimate_bn and batch_norm_layers(template) and is_dynamic(template):
+        raise AwbenchError(NO_DYNAMIC_BN)
+    if reestimate_bn and batch_norm_layers(template):
         train = load_dataset(a["metadata"]["dataset"], "train", data_dir=data_dir)
         bn_images = train.select(balanced_subset(train.labels, int(bn_examples), seed)).as_float()[0]
     meta_a, meta_b = a["metadata"], b["metadata"]
@@ -190,7 +198,7 @@ def interpolate_and_evaluate(
         summary = evaluate_checkpoint(path, out=folder / "eval", data_dir=data_dir, seed=seed, **evaluate_options)
         summary["curve"] = {"kind": CURVE_KIND, "value": alpha, "label": label}
         summary["interpolation"] = description
-        _rewrite_summary(Path(summary["out"]), summary)
+        rewrite_summary(summary)
         summaries.append(summary)
     return summaries
 

@@ -137,7 +137,7 @@ def test_table_has_one_row_per_evaluation_and_the_expected_columns(runs: Path) -
                                  "worst_case_accuracy") for part in (name, f"{name}_ci_low", f"{name}_ci_high")]
     assert list(frame.columns) == [
         "run", "model", "method", "dataset", "norm", "eps", "n_examples", *with_ci, "WRA_0.5", "pareto", "dominance",
-        "group", "aw_net", "checks", "evaluation", "attack_set", "curve_kind", "curve_label", "curve_value",
+        "group", "aw_net", "checks", "evaluation", "attack_set", "data", "curve_kind", "curve_label", "curve_value",
     ]  # fmt: skip
     assert sorted(frame["run"]) == ["awnet", "mart", "pgd-at", "standard", "trades"]
     evaluated = frame[frame["evaluation"].notna()].set_index("run")
@@ -305,8 +305,8 @@ def test_written_csv_reads_back_to_the_same_frame(runs: Path, tmp_path: Path) ->
 
     pd.testing.assert_frame_equal(read_comparison(out / "comparison.csv"), result.frame, check_exact=True)
     # Plain pandas gets the same table; only the nullable integer column and text columns empty throughout (no
-    # row is a sweep point here) need naming.
-    empty_text = {name: "str" for name in ("curve_kind", "curve_label")}
+    # row is a sweep point here, no summary records its data) need naming.
+    empty_text = {name: "str" for name in ("data", "curve_kind", "curve_label")}
     plain = pd.read_csv(out / "comparison.csv", dtype={"n_examples": "Int64", **empty_text})
     pd.testing.assert_frame_equal(plain, result.frame)
 

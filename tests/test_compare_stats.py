@@ -167,3 +167,34 @@ def test_a_single_budget_per_model_draws_no_eps_figure(tmp_path: Path) -> None:
     write_paired_evaluation(tmp_path, "a", *outcomes(150, 80))
     assert not (tmp_path / "robustness_vs_eps.png").exists() and compare_runs(tmp_path, formats=()).files == [
         tmp_path / "pareto.png", tmp_path / "pareto.svg"]
+
+
+def _data(origin: str, sha256: str | None = None) -> dict:
+    files = [{"path": "cifar10_test.npz", "bytes": 1, "sha256": sha256}] if sha256 else []
+    return {"dataset": "cifar10", "split": "test", "origin": origin, "images": N, "files": files}
+
+
+def test_evaluations_on_different_test_data_never_share_a_group_front_curve_or_pair(tmp_path: Path) -> None:
+    # Same dataset name, norm, eps, n and attacks; one on the embedded sample, one on the full test set.
+    write_paired_evaluation(tmp_path, "sample", *outcomes(150, 90), data=_data("embedded-sample", "a" * 64))
+    write_paired_evaluation(tmp_path, "full", *outcomes(140, 60), data=_data("folder", "b" * 64))
+    write_paired_evaluation(tmp_path, "full-too", *outcomes(130, 50), data=_data("folder", "b" * 64))
+    for eps in (2 / 255, 16 / 255):  # a second budget each: accuracy-vs-eps lines
+        write_paired_evaluation(tmp_path, "sample", *outcomes(150, 95), eps=eps, name=f"e{eps:.3f}",
+                                data=_data("embedded-sample", "a" * 64))
+        write_paired_evaluation(tmp_path, "sample", *outcomes(150, 95), eps=eps, name=f"f{eps:.3f}",
+                                data=_data("folder", "b" * 64))
+    result = compare_runs(tmp_path, formats=["csv"])
+    frame = result.frame[result.frame["eps"] == EPS_8].set_index("run")
+    assert frame.loc["sample", "group"] != frame.loc["full", "group"]
+    assert frame.loc["full", "group"] == frame.loc["full-too", "group"]
+    assert frame.loc["sample", "group"].endswith("data=embedded-sample sha256:aaaaaaaaaaaa")
+    assert frame.loc["sample", "pareto"]  # 'sample' would dominate 'full' on one front
+    assert frame.loc["full", "pareto"] and not frame.loc["full-too", "pareto"]
+    assert any("different test data" in note for note in result.notes)
+    mixed = {("sample", "full"), ("full", "sample"), ("sample", "full-too"), ("full-too", "sample")}
+    assert not mixed & set(zip(result.pairs["a"], result.pairs["b"], strict=True))
+    from awbench.compare.curves import eps_lines
+
+    lines = eps_lines(result.frame, "worst_case_accuracy")
+    assert all(line["data"].nunique() == 1 for line in lines) and len(lines) == 2

@@ -66,7 +66,7 @@ def test_with_bn_reestimation_the_ends_are_the_checkpoints_with_reestimated_stat
 
 
 def test_different_architectures_are_refused_with_a_clear_message() -> None:
-    with pytest.raises(AwbenchError, match="different architectures.*small-cnn.*aw-small-cnn"):
+    with pytest.raises(AwbenchError, match="different architectures.*small-cnn.*aw-"):
         check_compatible(checkpoint.read(STANDARD), checkpoint.read(AW))
 
 
@@ -109,3 +109,70 @@ def test_the_cli_refuses_different_architectures_in_one_line(monkeypatch, capsys
         main()
     err = capsys.readouterr().err
     assert done.value.code != 0 and err.count("\n") == 1 and "different architectures" in err
+
+
+def _payload(model: torch.nn.Module, metadata: dict, path: str) -> dict:
+    return {"metadata": metadata, "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "path": path}
+
+
+def test_a_model_interpolated_with_itself_keeps_its_logits_static_and_aw(images, tmp_path: Path) -> None:
+    x, bn_images = images
+    for reference in (STANDARD, AW):  # AW: the zoo checkpoint is a legacy (pre-options) one, migrated on read
+        payload = checkpoint.read_migrated(reference)
+        original, _ = checkpoint.load(reference)
+        for alpha in (0.0, 1.0):
+            assert torch.equal(_logits(interpolated_model(payload, payload, alpha), x), _logits(original, x))
+    # With re-estimation (static): a model whose statistics are exactly those of bn_images stays itself.
+    original, metadata = checkpoint.load(STANDARD)
+    reestimate_batch_norm(original, bn_images)
+    saved = checkpoint.read_migrated(checkpoint.save(tmp_path / "exact.pt", original, metadata))
+    for alpha in (0.0, 1.0):
+        assert torch.allclose(_logits(interpolated_model(saved, saved, alpha, bn_images), x), _logits(original, x),
+                              atol=1e-4)
+
+
+def test_bn_reestimation_of_a_dynamic_model_is_refused_naming_the_switch(images, data_dir, tmp_path: Path) -> None:
+    _, bn_images = images
+    model, _ = checkpoint.load(AW)
+    with pytest.raises(AwbenchError, match="--no-reestimate-bn") as error:
+        reestimate_batch_norm(model, bn_images)
+    assert "\n" not in str(error.value)
+    with pytest.raises(AwbenchError, match="--no-reestimate-bn"):
+        interpolate_and_evaluate(AW, AW, alphas="0,1", out=tmp_path / "aw", data_dir=data_dir, attacks=["fgsm"],
+                                 n_examples=8, device="cpu", show_progress=False)
+    assert not (tmp_path / "aw").exists()
+
+
+def test_the_legacy_zoo_aw_checkpoint_interpolates_without_bn_reestimation(data_dir, tmp_path: Path) -> None:
+    summaries = interpolate_and_evaluate(AW, AW, alphas="0,1", out=tmp_path / "aw", data_dir=data_dir,
+                                         attacks=["fgsm"], eps=8 / 255, n_examples=8, batch_size=8, device="cpu",
+                                         show_progress=False, reestimate_bn=False)
+    from awbench.evaluation import evaluate_checkpoint
+
+    direct = evaluate_checkpoint(AW, out=tmp_path / "direct", data_dir=data_dir, attacks=["fgsm"], eps=8 / 255,
+                                 n_examples=8, batch_size=8, device="cpu", show_progress=False)
+    assert [s["clean_accuracy"] for s in summaries] == [direct["clean_accuracy"]] * 2
+
+
+def test_weights_that_do_not_fit_are_one_checkpoint_error() -> None:
+    payload = checkpoint.read_migrated(STANDARD)
+    broken = {**payload, "state_dict": {k: v for k, v in payload["state_dict"].items() if "bias" not in k}}
+    with pytest.raises(checkpoint.CheckpointError, match="do not fit") as error:
+        interpolated_model(broken, broken, 0.5)
+    assert "\n" not in str(error.value)
+
+
+def test_different_model_options_are_refused() -> None:
+    import model_zoo
+
+    metadata = {"architecture": "aw-small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.5] * 3,
+                "std": [0.25] * 3, "dataset": "cifar10"}
+    payloads = []
+    for router_input in ("residual", "raw"):
+        options = {"router_input": router_input}
+        model = model_zoo.create("aw-small-cnn", num_classes=10, in_channels=3, mean=metadata["mean"],
+                                 std=metadata["std"], options=options)
+        payloads.append(_payload(model, {**metadata, "model_options": options}, router_input))
+    with pytest.raises(AwbenchError, match="model_options"):
+        check_compatible(*payloads)

@@ -24,10 +24,10 @@ from pathlib import Path
 import pandas as pd
 from rich.markup import escape
 
-from awbench.compare.collect import CURVE_COLUMNS, ROBUST_PREFIX, collect_runs, robust_column
+from awbench.compare.collect import CURVE_COLUMNS, DATA_COLUMN, ROBUST_PREFIX, collect_runs, robust_column
 from awbench.compare.curves import eps_curve_notes, plot_robustness_vs_eps
 from awbench.compare.paired import dominance_column, pairs_against, pairwise_table
-from awbench.compare.pareto import NOT_EVALUATED, failed_checks, group_labels, mark_pareto, pareto_front
+from awbench.compare.pareto import NOT_EVALUATED, data_notes, failed_checks, group_labels, mark_pareto, pareto_front
 from awbench.compare.plot import plot_pareto
 from awbench.compare.reference import add_published, check_reference
 from awbench.compare.report import (
@@ -164,7 +164,8 @@ def _with_comparison_columns(frame: pd.DataFrame, robust: str, wra: str, weight:
         kind="stable",
     ).drop(columns="_unevaluated")
     # WRA, then the group and the flag, come right after the accuracies they summarise.
-    trailing = ("pareto", "group", "aw_net", "checks", "evaluation", "attack_set", *CURVE_COLUMNS, "curve_value")
+    trailing = ("pareto", "group", "aw_net", "checks", "evaluation", "attack_set", DATA_COLUMN, *CURVE_COLUMNS,
+                "curve_value")
     leading = [name for name in frame.columns if name not in (wra, *trailing)]
     ordered = [*leading, wra, *trailing]
     return frame[ordered].reset_index(drop=True)
@@ -185,6 +186,7 @@ def _notes(frame: pd.DataFrame, robust: str, metric_name: str, weight: float) ->
             f"n_examples); each group has its own Pareto front and they are never compared: {'; '.join(groups)}."
         )
     evaluated = frame["group"] != NOT_EVALUATED
+    notes += data_notes(frame, evaluated)
     unscored = frame[evaluated & (frame["clean_accuracy"].isna() | frame[robust].isna())]
     if not unscored.empty:
         names = ", ".join(f"{run} ({evaluation})" for run, evaluation in zip(unscored["run"], unscored["evaluation"]))

@@ -11,6 +11,7 @@ and every warning is kept (and returned) so that the caller can repeat them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -37,6 +38,9 @@ TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
 MAX_EXAMPLES = 10**9  # more examples than any test set holds: a summary claiming more is corrupt
 # Read from newer summaries: the attack set (for grouping and pairing) and the sweep a row is one point of.
 CURVE_COLUMNS = ("curve_kind", "curve_label")
+# Which test data an evaluation used (summary["data"]): its origin, and the files' sha256 when recorded. The
+# embedded 500-image sample and the full CIFAR-10 test set are different data: never one group or front.
+DATA_COLUMN = "data"
 # Attacks that do not make two attack sets differ: `adaptive` runs only on dynamic models (a static model
 # has no router to attack), `clean` is no attack.
 ATTACKS_IGNORED_IN_SETS = ("adaptive", CLEAN_ATTACK)
@@ -235,8 +239,22 @@ def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnin
         "checks": _unpassed_checks(summary.get("checks")),
         "evaluation": _relative(path.parent, root),
         "attack_set": _attack_set(summary.get("attacks"), robust),
+        DATA_COLUMN: data_identity(summary.get("data")),
         **_curve(summary.get("curve")),
     }
+
+
+def data_identity(record: Any) -> str | None:
+    """'embedded-sample sha256:1a2b3c4d5e6f' from a summary's data record (origin, files with sha256); None
+    when the summary has none (older evaluations)."""
+    if not isinstance(record, dict) or not isinstance(record.get("origin"), str):
+        return None
+    files = record.get("files") if isinstance(record.get("files"), list) else []
+    hashes = [str(item["sha256"]) for item in files if isinstance(item, dict) and isinstance(item.get("sha256"), str)]
+    if not hashes:
+        return record["origin"]
+    digest = hashes[0] if len(hashes) == 1 else hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()
+    return f"{record['origin']} sha256:{digest[:12]}"
 
 
 def _attack_set(attacks: Any, robust: dict[str, float]) -> str | None:
@@ -313,6 +331,7 @@ def _unevaluated_row(run: RunFolder) -> dict[str, Any]:
         "checks": None,
         "evaluation": None,
         "attack_set": None,
+        DATA_COLUMN: None,
         **_curve(None),
     }
 
@@ -366,6 +385,7 @@ def _to_frame(rows: list[dict[str, Any]], attacks: list[str]) -> pd.DataFrame:
     columns["checks"] = pd.array([row["checks"] for row in rows], dtype="str")
     columns["evaluation"] = pd.array([row["evaluation"] for row in rows], dtype="str")
     columns["attack_set"] = pd.array([row["attack_set"] for row in rows], dtype="str")
+    columns[DATA_COLUMN] = pd.array([row[DATA_COLUMN] for row in rows], dtype="str")
     for name in CURVE_COLUMNS:
         columns[name] = pd.array([row[name] for row in rows], dtype="str")
     columns["curve_value"] = pd.array([row["curve_value"] for row in rows], dtype="float64")

@@ -20,11 +20,12 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 from awbench.compare.pareto import format_eps
 from awbench.compare.plot import DPI, LEGEND_WIDTH_INCHES, PANEL_SIZE_INCHES, add_legend, error_bars, save_figure
 from awbench.compare.style import COLOURS, Palette
-from awbench.evaluation.eps_sweep import monotone_check, unbounded_check
+from awbench.evaluation.checks import accuracy_nonincreasing_in_eps
+from awbench.evaluation.eps_sweep import unbounded_check
 
 PLOT_STEM = "robustness_vs_eps"
-LINE_KEYS = ("run", "model", "method", "dataset", "norm", "n_examples", "attack_set", "curve_kind", "curve_label",
-             "curve_value")
+LINE_KEYS = ("run", "model", "method", "dataset", "data", "norm", "n_examples", "attack_set", "curve_kind",
+             "curve_label", "curve_value")
 
 
 def eps_lines(frame: pd.DataFrame, robust_column: str) -> list[pd.DataFrame]:
@@ -50,12 +51,14 @@ def eps_curve_notes(frame: pd.DataFrame, robust_column: str) -> list[str]:
     notes = []
     for line in eps_lines(frame, robust_column):
         name = _name(line)
-        points = list(zip(line["eps"], line[robust_column], strict=True))
-        rising = monotone_check(points, "robust accuracy")
+        accuracies = {float(eps): float(value) for eps, value in zip(line["eps"], line[robust_column], strict=True)}
+        rising = accuracy_nonincreasing_in_eps(accuracies)
         if rising["status"] != "pass":
-            notes.append(f"{name}: {rising['detail']} (flag).")
-        for eps, norm, value in zip(line["eps"], line["norm"], line[robust_column], strict=True):
-            unbounded = unbounded_check(float(eps), str(norm), float(value))
+            notes.append(f"{name}: robust {rising['detail']} (flag).")
+        counts = line["n_examples"] if "n_examples" in line else [None] * len(line)
+        for eps, norm, value, count in zip(line["eps"], line["norm"], line[robust_column], counts, strict=True):
+            count = int(count) if count is not None and pd.notna(count) else None
+            unbounded = unbounded_check(float(eps), str(norm), float(value), count)
             if unbounded is not None and unbounded["status"] != "pass":
                 notes.append(f"{name}: {unbounded['detail']} (flag).")
     return notes

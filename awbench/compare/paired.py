@@ -25,7 +25,7 @@ from awbench.stats import mcnemar_exact, paired_bootstrap_difference, wra_per_ex
 
 PER_SAMPLE_FILE = "per_sample.csv"
 ALPHA = 0.05
-PAIR_KEYS = ("dataset", "norm", "eps", "attack_set")
+PAIR_KEYS = ("dataset", "data", "norm", "eps", "attack_set")
 
 FRONT = "front"
 SIGNIFICANT = "dominated (significant)"

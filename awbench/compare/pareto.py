@@ -2,7 +2,9 @@
 
 Accuracies measured on another dataset, norm, budget or number of test examples are not comparable, so rows
 are grouped by (dataset, norm, eps, n_examples) and every group gets its own front; rows of one such group
-evaluated with different attack sets (adaptive, which only a dynamic model gets, aside) are split further.
+evaluated with different attack sets (adaptive, which only a dynamic model gets, aside) or on different test
+data (the `data` column: origin and file sha256, e.g. the embedded 500-image sample vs full CIFAR-10) are
+split further.
 """
 
 from __future__ import annotations
@@ -59,15 +61,28 @@ def group_labels(frame: pd.DataFrame, evaluated: pd.Series) -> pd.Series:
         n_examples = row["n_examples"] if not pd.isna(row["n_examples"]) else "?"
         labels.append(f"{dataset} {norm} eps={format_eps(row['eps'], row['norm'])} n={n_examples}")
     labels = pd.Series(labels, index=frame.index, dtype="str")
-    if "attack_set" not in frame.columns:
-        return labels
-    # Worst cases over different attack sets are not comparable: such rows get groups of their own, named.
-    attack_sets = frame["attack_set"].fillna("?")
-    for label in labels.unique():
-        members = (labels == label) & evaluated.to_numpy(dtype=bool)
-        if label != NOT_EVALUATED and attack_sets[members].nunique() > 1:
-            labels[members] = labels[members] + " attacks=" + attack_sets[members]
+    # Worst cases over different attack sets, or on different test data, are not comparable: such rows get
+    # groups of their own, named.
+    for column, name in (("attack_set", "attacks"), ("data", "data")):
+        if column not in frame.columns:
+            continue
+        values = frame[column].fillna("?").astype(str)
+        for label in labels.unique():
+            members = (labels == label) & evaluated.to_numpy(dtype=bool)
+            if label != NOT_EVALUATED and values[members].nunique() > 1:
+                labels[members] = labels[members] + f" {name}=" + values[members]
     return labels
+
+
+def data_notes(frame: pd.DataFrame, evaluated: pd.Series) -> list[str]:
+    """A note when the evaluations used different test data (origin / file sha256): they never share a group."""
+    if "data" not in frame.columns:
+        return []
+    used = list(dict.fromkeys(frame.loc[evaluated.to_numpy(dtype=bool), "data"].fillna("unrecorded").astype(str)))
+    if len(used) < 2:
+        return []
+    return [f"Evaluations used different test data ({'; '.join(used)}): numbers on different data are not "
+            "comparable, so such rows never share a group, a Pareto front, a curve or a paired test."]
 
 
 def failed_checks(frame: pd.DataFrame) -> pd.Series:

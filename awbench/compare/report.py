@@ -18,7 +18,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from awbench.checkpoint import atomic_write
-from awbench.compare.collect import CURVE_COLUMNS, ROBUST_PREFIX, TEXT_COLUMNS
+from awbench.compare.collect import CURVE_COLUMNS, DATA_COLUMN, ROBUST_PREFIX, TEXT_COLUMNS
 from awbench.compare.paired import ALPHA
 from awbench.compare.pareto import format_eps
 from awbench.console import console
@@ -32,10 +32,11 @@ CI_LOW, CI_HIGH = "_ci_low", "_ci_high"
 # Shown in the presentation tables, in this order, when present (the CSV keeps every column).
 _PRESENTED_HEAD = ("run", "model", "method", "dataset", "norm", "eps", "n_examples")
 _PRESENTED_TAIL = ("pareto", "dominance", "group", "checks")
-_STRING_COLUMNS = (*TEXT_COLUMNS, "checks", "evaluation", "group", "dominance", "attack_set", *CURVE_COLUMNS)
+_STRING_COLUMNS = (*TEXT_COLUMNS, "checks", "evaluation", "group", "dominance", "attack_set", DATA_COLUMN,
+                   *CURVE_COLUMNS)
 _BOOLEAN_COLUMNS = ("aw_net", "pareto")
 # The terminal shows one table per group, whose title already names these conditions.
-_SHOWN_IN_TITLE = ("dataset", "norm", "eps", "n_examples", "group")
+_SHOWN_IN_TITLE = ("dataset", "norm", "eps", "n_examples", "group", DATA_COLUMN)  # data: split groups name it
 _CI_HEADER = "95% CI"
 
 

@@ -40,6 +40,12 @@ def per_sample_frame(indices: list[int], columns: dict[str, list[int]], attacks:
     return frame
 
 
+def rewrite_summary(summary: dict[str, Any]) -> None:
+    """Write `summary` (amended after its evaluation: a sweep's or a curve's entries) over OUT/summary.json."""
+    text = json.dumps(summary, indent=2)
+    atomic_write(Path(summary["out"]) / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
+
+
 def write_outputs(out: Path, summary: dict[str, Any], frame: pd.DataFrame) -> None:
     text = json.dumps(summary, indent=2)
     atomic_write(out / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
