@@ -32,7 +32,7 @@ app = typer.Typer(
 
 def _register_commands() -> None:
     # Imported here so that each command module can import `app` from this package.
-    from awbench.cli import compare, demo, eval, train, zoo  # noqa: F401
+    from awbench.cli import compare, demo, eval, sweep_signal, train, zoo  # noqa: F401
 
 
 # click's base exception, found through a public Typer class: Typer vendors its own copy of click (>= 0.2x)

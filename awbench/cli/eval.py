@@ -16,9 +16,11 @@ EPILOG = (
     "  awbench eval runs/x/best.pt -a fgsm -a pgd -a cw -a autoattack --eps 8/255 --n-examples 500 --cascade\n\n"
     "  awbench eval runs/x/best.pt --attack pgd --attack cw-l2 --norm L2 --eps 0.5 --steps 50\n\n"
     "  awbench eval runs/x/best.pt --attack autoattack --out runs/x/eval-aa --json > summary.json\n\n"
+    "  awbench eval zoo:cifar10-aw-small-cnn-awnet --pin-signal 0.5 -a pgd\n\n"
     "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
     "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
-    "the adaptive attack. Exits 1 when a self-check fails."
+    "the adaptive suite and AutoAttack, and per-regime bounds (its signals pinned to 0 and to 1). "
+    "Exits 1 when a self-check fails."
 )
 
 
@@ -47,7 +49,7 @@ def eval_command(
         help="pgd / cw / adaptive: a sample stops at its first fooling iterate (faster, never weaker); "
              "--no-early-stop judges the last iterate only, as torchattacks does.")] = True,
     version: Annotated[str, typer.Option(help="autoattack: standard | plus | rand")] = "standard",
-    beta: Annotated[float, typer.Option(help="adaptive: weight of the router term -beta*log p(adv|x').")] = 1.0,
+    beta: Annotated[float, typer.Option(help="adaptive: weight of its router hinge.")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
     amp: Annotated[bool, typer.Option(
         help="Attacks differentiate under bf16 autocast (faster on GPUs); clean predictions and the judging of "
@@ -55,6 +57,13 @@ def eval_command(
     compile: Annotated[bool, typer.Option(
         help="torch.compile the model first (opt-in; pays off on GPUs for long evaluations, costs about a "
              "minute of compilation on a CPU).")] = False,
+    pin_signal: Annotated[float | None, typer.Option(
+        help="AW-Net: evaluate the network with every regulation signal fixed to this r in [0, 1] (0 = clean, "
+             "1 = adversarial weights); recorded as pin_signal and a curve point.")] = None,
+    adaptive: Annotated[bool, typer.Option(
+        "--adaptive/--no-adaptive",
+        help="AW-Net: also run the adaptive suite and AutoAttack (default); --no-adaptive runs only the asked "
+             "attacks and marks the summary 'incomplete for a dynamic model'.")] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
 ) -> None:
     """Evaluate a checkpoint under attack: clean, FGSM, PGD, CW, CW-L2, AutoAttack (+ adaptive for AW-Net)."""
@@ -67,7 +76,7 @@ def eval_command(
         data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
-        amp=amp, compile=compile,
+        amp=amp, compile=compile, pin_signal=pin_signal, dynamic_defaults=adaptive,
     )
     if not is_main_process():
         return

@@ -25,6 +25,7 @@ from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
 from awbench.device import compile_model
 from awbench.evaluation import checks as checks_module
+from awbench.evaluation import dynamic_models
 from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.evaluation.state import EvaluationState
 from awbench.threat import ThreatModel
@@ -208,13 +209,17 @@ def evaluate_model(
     world: distributed.World = distributed.SINGLE,
     amp: bool = False,
     compile: bool | str = False,
+    dynamic_defaults: bool = True,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
-    `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs."""
+    `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs.
+    A model with a router also meets the adaptive suite and AutoAttack (`dynamic_defaults=False` opts out and
+    flags the summary) and gets per-regime bounds (evaluation.dynamic_models)."""
     model = model.to(device).eval()
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
+    uncompiled = model
     fingerprint = model_fingerprint(model)  # of the weights, whatever wraps them below
     if compile:
         model = compile_model(model, compile, dynamic=True)
@@ -240,9 +245,8 @@ def evaluate_model(
                                                              randomised, judge=judge)
 
     is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
-    attacks = list(attacks)
-    if dynamic.router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
-        attacks.append(create_attack("adaptive", threat, options, batch_size=batch_size, seed=seed))
+    attacks, attack_set_check = dynamic_models.with_dynamic_defaults(
+        attacks, model, enabled=dynamic_defaults, threat=threat, options=options, batch_size=batch_size, seed=seed)
     for attack in attacks:
         attack.check_model(model)
     if cascade:
@@ -295,12 +299,17 @@ def evaluate_model(
             for message in dict.fromkeys(record.flags):
                 console.print(f"[yellow]AutoAttack flag:[/] {message}")
     results["checks"].update(checks_module.order_checks(clean_accuracy, robust, worst_case))
-    advice = ("" if "autoattack" in records else "; add -a autoattack: APGD found more adversarial examples "
-              "on an AW-Net than the PGD-based attacks, adaptive included")
     results["checks"]["dynamic"] = (
-        checks_module.check("flag", "dynamic model (input-dependent weights): the adaptive attack ran and enters "
-                                    "the worst case; AutoAttack alone is not a sufficient evaluation" + advice)
+        checks_module.check("flag", "dynamic model (input-dependent weights): its numbers need the adaptive suite "
+                                    "and AutoAttack (see dynamic_attack_set); per-regime bounds in regime_bounds")
         if is_dynamic else checks_module.check("pass", "static model"))
+    if attack_set_check is not None:
+        results["checks"]["dynamic_attack_set"] = attack_set_check
+        results["regime_bounds"], pinned_checks = dynamic_models.regime_bounds(
+            evaluate_model, uncompiled, x, y, attacks=attacks, adaptive_summary=results["details"].get("adaptive"),
+            out=out, options=options, threat=threat, batch_size=batch_size, seed=seed, device=device,
+            cascade=cascade, show_progress=show_progress, world=world, amp=amp)
+        results["checks"].update(pinned_checks)
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
         n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,
