@@ -7,7 +7,9 @@ import pytest
 import torch
 from dynamic_toys import EPS, ToyRouted, accuracy, darkness, toy_images
 from eval_fixtures import *  # noqa: F403  (fixtures)
+from eval_fixtures import CIFAR
 
+import model_zoo
 from awbench import checkpoint
 from awbench.attacks import AttackOptions, apgd, create_attack
 from awbench.attacks.adaptive import CANDIDATE_NAMES, CANDIDATES, Adaptive
@@ -167,3 +169,16 @@ def test_adaptive_is_never_above_autoattack_on_the_zoo_aw_net(test_batch):
             survived[name] = model(x_adv).argmax(1) == y
     assert int(survived["adaptive"].sum()) <= int(survived["autoattack"].sum())
     assert not (survived["adaptive"] & ~survived["pgd"]).any()
+
+
+def test_regime_and_low_frequency_objectives_work_in_train_mode_for_training():
+    """The training-side API: no judge, the model's train mode is kept, the result stays in the budget."""
+    torch.manual_seed(0)
+    model = model_zoo.create("aw-small-cnn", mean=CIFAR.mean, std=CIFAR.std).train()
+    x, y = torch.rand(6, 3, 32, 32), torch.randint(0, 10, (6,))
+    settings = {**SETTINGS, "steps": 2}
+    for x_adv in (regime_targeted_pgd(model, x, y, "clean", **settings, start="low_noise", judge=False),
+                  regime_targeted_pgd(model, x, y, "adversarial", **settings, start="uniform", judge=False),
+                  low_frequency_pgd(model, x, y, 8, **settings, judge=False)):
+        assert model.training and x_adv.shape == x.shape and _within_budget(x_adv, x)
+        assert (x_adv - x).abs().max() > 0
