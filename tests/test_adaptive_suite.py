@@ -157,8 +157,8 @@ def test_adaptive_is_never_above_autoattack_on_the_zoo_aw_net(test_batch):
     model, _ = checkpoint.load("zoo:cifar10-aw-small-cnn-awnet")
     x, y = test_batch
     with torch.no_grad():
-        correct = model(x[:40]).argmax(1) == y[:40]
-    x, y = x[:40][correct], y[:40][correct]
+        correct = model(x[:32]).argmax(1) == y[:32]
+    x, y = x[:32][correct], y[:32][correct]
     threat = ThreatModel(eps=EPS)
     survived = {}
     for name in ("adaptive", "autoattack", "pgd"):
