@@ -7,17 +7,13 @@ import logging
 import pytest
 import torch
 from eval_fixtures import *  # noqa: F403  (fixtures)
-from eval_fixtures import CIFAR
 
-import model_zoo
-from awbench import checkpoint
 from awbench.attacks import AttackOptions, available_attacks, create_attack
 from awbench.attacks.autoattack import captured_flags, reset_dynamic_check
 from awbench.attacks.pgd import pgd
 from awbench.errors import AwbenchError, UnknownNameError
 from awbench.evaluation.checks import TOLERANCE
 from awbench.threat import Norm, ThreatModel
-from model_zoo.aw import routing
 
 LINF, L2 = ThreatModel(Norm.LINF, 8 / 255), ThreatModel(Norm.L2, 0.5)
 # L2 1.0 where an attack must fool the tiny model: at 0.5 its cheap 5-step attacks leave 54-65% of the 48 images
@@ -135,53 +131,7 @@ def test_captured_flags_does_not_leak_handlers():
     assert flags == ["a flag"] and logger.handlers == before
 
 
-@pytest.fixture(scope="module")
-def aw_model():
-    torch.manual_seed(0)
-    return model_zoo.create("aw-small-cnn", mean=CIFAR.mean, std=CIFAR.std).eval()
-
-
-def test_adaptive_pushes_the_router_towards_clean(aw_model):
-    torch.manual_seed(0)
-    x = torch.rand(12, 3, 32, 32)
-    with torch.no_grad():
-        y = aw_model(x).argmax(1)
-        clean_p_adversarial = float(torch.sigmoid(routing(aw_model).last_detection_logit).mean())
-    p_adversarial = {}
-    for beta in (0.0, 10.0):
-        torch.manual_seed(1)
-        attack = create_attack("adaptive", LINF, AttackOptions(steps=5, beta=beta, early_stop=False))
-        output = attack.run(aw_model, x, y)
-        assert distances(output.x_adv, x, Norm.LINF).max() <= LINF.eps + TOLERANCE
-        assert set(output.extras) == {"survived_router_aware", "survived_router_aware_margin", "survived_transfer",
-                                      "p_adversarial"}
-        p_adversarial[beta] = float(output.extras["p_adversarial"].mean())
-    assert p_adversarial[10.0] < p_adversarial[0.0]
-    assert p_adversarial[10.0] < clean_p_adversarial
-
-
-def test_adaptive_is_at_least_as_strong_as_each_of_its_parts_and_as_plain_pgd(test_batch):
-    """On the zoo's trained AW-Net: a sample survives `adaptive` only if it survives every candidate, and
-    every sample plain PGD breaks, adaptive breaks too."""
-    model, _ = checkpoint.load("zoo:cifar10-aw-small-cnn-awnet")
-    x, y = test_batch
-    x, y = x[:48], y[:48]
-    with torch.no_grad():
-        correct = model(x).argmax(1) == y
-    x, y = x[correct], y[correct]
-    options = AttackOptions(steps=5)
-    torch.manual_seed(0)
-    output = create_attack("adaptive", LINF, options).run(model, x, y)
-    with torch.no_grad():
-        survived = model(output.x_adv).argmax(1) == y
-    parts = [output.extras[f"survived_{name}"].bool() for name in ("router_aware", "router_aware_margin", "transfer")]
-    assert torch.equal(survived, parts[0] & parts[1] & parts[2])
-    assert not torch.equal(parts[0], parts[1])  # the margin run breaks other samples than the CE run
-    torch.manual_seed(0)
-    pgd_output = create_attack("pgd", LINF, options).run(model, x, y)
-    with torch.no_grad():
-        pgd_survived = model(pgd_output.x_adv).argmax(1) == y
-    assert not (survived & ~pgd_survived).any()
+# The adaptive suite's own tests: tests/test_adaptive_suite.py.
 
 
 def test_adaptive_refuses_a_static_model(tiny_model):

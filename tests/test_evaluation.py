@@ -123,7 +123,7 @@ def test_aw_net_gets_the_adaptive_attack_and_the_dynamic_flag(aw_run, data_dir, 
     assert "dynamic" not in summary["checks"]  # a label of the model, not a check
     assert "autoattack_flags" in summary["checks"]
     assert summary["worst_case_accuracy"] <= summary["robust_accuracy"]["adaptive"]
-    assert {"router_aware_accuracy", "transfer_accuracy"} <= set(summary["details"]["adaptive"])
+    assert {"first_success_by_candidate", "successes_routed"} <= set(summary["details"]["adaptive"])
     assert "survived_adaptive" in pd.read_csv(tmp_path / "per_sample.csv").columns
 
 

@@ -34,7 +34,7 @@ class AttackOptions:
     aa_attacks: list[str] | None = None  # autoattack version='custom': e.g. ['apgd-ce', 'apgd-t']
     aa_iterations: int | None = None  # autoattack: override APGD/FAB iterations (cheap smoke runs)
     aa_chunk_size: int | None = None  # autoattack: examples per resumable chunk (default 4 batches)
-    beta: float = 1.0  # adaptive: weight of the router term beta * softplus(-detection_logit)
+    beta: float = 1.0  # adaptive: weight of the router hinge (awbench.attacks.regime)
     cw_l2_steps: int = 100  # cw-l2: Adam steps per binary-search step
     cw_l2_binary_search_steps: int = 5  # cw-l2
     cw_l2_stepsize: float = 0.01  # cw-l2: Adam learning rate

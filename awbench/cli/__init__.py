@@ -46,7 +46,18 @@ app = typer.Typer(
 def _register_commands() -> None:
     # Imported here so that each command module can import `app` from this package. Command modules import
     # only typer and rich at the top (torch, pandas, matplotlib inside the command), so --help stays fast.
-    from awbench.cli import compare, data, demo, eval, export, interpolate, train, weights, zoo  # noqa: F401
+    from awbench.cli import (  # noqa: F401
+        compare,
+        data,
+        demo,
+        eval,
+        export,
+        interpolate,
+        sweep_signal,
+        train,
+        weights,
+        zoo,
+    )
 
     groups = [group.typer_instance for group in app.registered_groups]
     for info in [*app.registered_commands, *(info for group in groups for info in group.registered_commands)]:

@@ -20,9 +20,11 @@ EPILOG = (
     "  awbench eval --model my_net.py:build --weights net.pt --normalized-inside -a pgd\n\n"
     "  awbench eval tv:resnet18 --weights r18.pt --mean 0.49,0.48,0.45 --std 0.25,0.24,0.26\n\n"
     "  awbench eval runs/x/best.pt -a pgd --eps 1/255,2/255,4/255,8/255,16/255 --n-examples 500\n\n"
+    "  awbench eval zoo:cifar10-aw-small-cnn-awnet --pin-signal 0.5 -a pgd\n\n"
     "Writes into --out (default: an eval-<timestamp> folder in the run folder) summary.json, per_sample.csv "
     "and eval_state.json; running again with the same --out resumes a killed evaluation. An AW-Net also gets "
-    "the adaptive attack. Exits 1 when a self-check fails."
+    "the adaptive suite and AutoAttack, and per-regime bounds (its signals pinned to 0 and to 1). "
+    "Exits 1 when a self-check fails."
 )
 
 
@@ -54,7 +56,7 @@ def eval_command(
         help="pgd / cw / adaptive: a sample stops at its first fooling iterate (faster, never weaker); "
              "--no-early-stop judges the last iterate only, as torchattacks does.")] = True,
     version: Annotated[str, typer.Option(help="autoattack: standard | plus | rand")] = "standard",
-    beta: Annotated[float, typer.Option(help="adaptive: weight of the router term -beta*log p(adv|x').")] = 1.0,
+    beta: Annotated[float, typer.Option(help="adaptive: weight of its router hinge.")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
     amp: Annotated[bool, typer.Option(
         help="Attacks differentiate under bf16 autocast (faster on GPUs); clean predictions and the judging of "
@@ -62,6 +64,13 @@ def eval_command(
     compile: Annotated[bool, typer.Option(
         help="torch.compile the model first (opt-in; pays off on GPUs for long evaluations, costs about a "
              "minute of compilation on a CPU).")] = False,
+    pin_signal: Annotated[float | None, typer.Option(
+        help="AW-Net: evaluate the network with every regulation signal fixed to this r in [0, 1] (0 = clean, "
+             "1 = adversarial weights); recorded as pin_signal and a curve point.")] = None,
+    adaptive: Annotated[bool, typer.Option(
+        "--adaptive/--no-adaptive",
+        help="AW-Net: also run the adaptive suite and AutoAttack (default); --no-adaptive runs only the asked "
+             "attacks and marks the summary 'incomplete for a dynamic model'.")] = True,
     json_output: Annotated[bool, typer.Option("--json", help="Print only the summary JSON on stdout.")] = False,
     weights: Annotated[Path | None, typer.Option(
         help="tv: / factory models: a state dict (read with weights_only; no code runs from it).")] = None,
@@ -100,6 +109,7 @@ def eval_command(
         step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
         random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
         amp=amp, compile=compile, allow_factory=True,  # a factory named on this command line may run
+        pin_signal=pin_signal, dynamic_defaults=adaptive,
         model_options=ModelOptions(weights=weights, mean=parse_floats(mean, "mean"), std=parse_floats(std, "std"),
                                    normalized_inside=normalized_inside, num_classes=num_classes, dataset=dataset,
                                    model_args=parse_model_args(model_arg), model_dir=model_dir),

@@ -10,11 +10,12 @@ from typing import Any
 
 from awbench import checkpoint as checkpoints
 from awbench import distributed
-from awbench.attacks import AttackOptions, attack_class
+from awbench.attacks import AttackOptions, attack_class, dynamic
 from awbench.console import console
 from awbench.data import balanced_subset, check_data_dir, load_dataset
 from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
+from awbench.evaluation import dynamic_models
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
 from awbench.evaluation.runner import build_attacks, evaluate_model
 from awbench.locks import lock_folder
@@ -94,6 +95,8 @@ def evaluate_checkpoint(
     model_options: ModelOptions | None = None,
     attack_only: dict[str, Any] | None = None,
     allow_factory: bool = False,
+    pin_signal: float | None = None,
+    dynamic_defaults: bool = True,
     **attack_options: Any,
 ) -> dict[str, Any]:
     """Evaluate a checkpoint (a .pt file or a run folder) under attack; write and return the summary.
@@ -115,6 +118,9 @@ def evaluate_checkpoint(
     versions, clean_accuracy, robust_accuracy {attack: fraction}, worst_case_accuracy, seconds {attack: s},
     checks {name: {status: pass|fail|flag, detail}}, dynamic, amp, compiled, cascade, per_attack_accuracy_means,
     details, attacks, out. Raises AwbenchError (one-line message) on bad input.
+    `pin_signal` (an AW-Net): evaluate the network with every signal fixed to r in [0, 1]; the summary then
+    holds "pin_signal" and a "curve" point. `dynamic_defaults=False`: a model with a router meets only the asked
+    attacks (flagged "incomplete"). See awbench.evaluation.dynamic_models.
     """
     attacks = [attacks] if isinstance(attacks, str) else list(attacks)
     if not attacks:
@@ -130,12 +136,16 @@ def evaluate_checkpoint(
     if norm is not None and not isinstance(norm, Norm):
         Norm.parse(norm)
     check_data_dir(data_dir)
+    if pin_signal is not None:
+        pin_signal = dynamic.check_pin_signal(pin_signal)
     options = AttackOptions.from_kwargs(**attack_options)
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
     model, metadata = checkpoints.load(checkpoint, torch_device, model_options, allow_factory=allow_factory)
     threat = _threat(eps, norm, metadata)
+    if pin_signal is not None:
+        model = dynamic.pin(model, pin_signal)
     attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
     for attack in attack_objects:
         attack.check_model(model)
@@ -161,7 +171,7 @@ def evaluate_checkpoint(
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
                                      out=out_path, show_progress=show_progress, world=world, amp=amp,
                                      compile=compile, attack_only=attack_only,
-                                     model_identity=model_identity(metadata))
+                                     model_identity=model_identity(metadata), dynamic_defaults=dynamic_defaults)
         except KeyboardInterrupt:
             console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                           f"--out {out_path} to resume")
@@ -177,8 +187,10 @@ def evaluate_checkpoint(
             "clean_accuracy": results.pop("clean_accuracy"),
             "robust_accuracy": results.pop("robust_accuracy"),
             "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
-            **({"source": metadata["source"]} if "source" in metadata else {}),
+            **({"source": metadata["source"]} if "source" in metadata else {}), "pin_signal": pin_signal,
         }
+        if pin_signal is not None:
+            summary["curve"] = dynamic_models.curve_point(pin_signal, dynamic_models.curve_label(metadata))
         summary["intervals"] = accuracy_intervals(summary)  # Wilson 95% of clean, each attack, worst case
         if world.is_main:
             write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))

@@ -68,6 +68,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     table.add_row("[bold]worst case", f"[bold]{summary['worst_case_accuracy']:.2%}",
                   f"{summary['seconds'].get('total', 0):.1f}")
     console.print(table)
+    _print_dynamic_parts(summary)
     checks = Table(title="self-checks")
     checks.add_column("check")
     checks.add_column("status")
@@ -77,6 +78,30 @@ def print_summary(summary: dict[str, Any]) -> None:
         checks.add_row(name, f"[{style}]{result['status']}[/]", result["detail"])
     console.print(checks)
     console.print(f"results in {summary['out']}")
+
+
+def _print_dynamic_parts(summary: dict[str, Any]) -> None:
+    """An AW-Net's extra results: what the adaptive suite did and the per-regime (pinned) bounds."""
+    adaptive = summary.get("details", {}).get("adaptive", {})
+    if adaptive.get("first_success_by_candidate"):
+        found = ", ".join(f"{name} {count}" for name, count in adaptive["first_success_by_candidate"].items())
+        routed = adaptive.get("successes_routed", {})
+        console.print(f"adaptive suite, first success by candidate: {found}; routed clean "
+                      f"{routed.get('clean', 0):.0%}, adversarial {routed.get('adversarial', 0):.0%}")
+    bounds = summary.get("regime_bounds")
+    if not bounds:
+        return
+    table = Table(title="per-regime bounds (every signal pinned: a static network; same examples)")
+    table.add_column("regime")
+    table.add_column("clean", justify="right")
+    for name in bounds["attacks"]:
+        table.add_column(name, justify="right")
+    table.add_column("worst case", justify="right")
+    for regime, pinned in bounds["pinned"].items():
+        table.add_row(f"{regime} (r={pinned['pin_signal']:g})", f"{pinned['clean_accuracy']:.2%}",
+                      *[f"{pinned['robust_accuracy'][name]:.2%}" for name in bounds["attacks"]],
+                      f"{pinned['worst_case_accuracy']:.2%}")
+    console.print(table)
 
 
 def failed_checks(summary: dict[str, Any]) -> list[str]:

@@ -24,7 +24,7 @@ from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
 from awbench.console import console, progress
 from awbench.device import compile_model
 from awbench.evaluation import checks as checks_module
-from awbench.evaluation import probes
+from awbench.evaluation import dynamic_models, probes
 from awbench.evaluation.judging import judged_attack, on_device, unit_seed, uses_channels_last
 from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.evaluation.state import EvaluationState
@@ -184,16 +184,20 @@ def evaluate_model(
     compile: bool | str = False,
     attack_only: dict[str, torch.Tensor] | None = None,
     model_identity: dict[str, Any] | None = None,
+    dynamic_defaults: bool = True,
 ) -> dict[str, Any]:
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
     `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs.
     `attack_only`: {attack: bool mask over x}; an example outside its mask is not attacked and counts as
     broken (the eps sweep: it was broken at a smaller budget). `model_identity`: what built the model beyond its
-    weights (a foreign model's source: code, arguments, normalisation), part of the resume key."""
+    weights (a foreign model's source: code, arguments, normalisation), part of the resume key.
+    A model with a router also meets the adaptive suite and AutoAttack (`dynamic_defaults=False` opts out and
+    flags the summary) and gets per-regime bounds (evaluation.dynamic_models)."""
     model = model.to(device).eval()
     if uses_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
+    uncompiled = model
     fingerprint = model_fingerprint(model)  # of the weights, whatever wraps them below
     if compile:
         model = compile_model(model, compile, dynamic=True)
@@ -222,9 +226,8 @@ def evaluate_model(
                                                                        device, seed, randomised)
 
     is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
-    attacks = list(attacks)
-    if dynamic.router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
-        attacks.append(create_attack("adaptive", threat, options, batch_size=batch_size, seed=seed))
+    attacks, attack_set_check = dynamic_models.with_dynamic_defaults(
+        attacks, model, enabled=dynamic_defaults, threat=threat, options=options, batch_size=batch_size, seed=seed)
     for attack in attacks:
         attack.check_model(model)
     if cascade:
@@ -292,6 +295,13 @@ def evaluate_model(
                 if reduced and check["status"] == "fail":  # a reduced AutoAttack may be weaker: say so, no more
                     check = checks_module.check("flag", check["detail"] + " (reduced, custom AutoAttack)")
                 results["checks"][f"{weaker}_vs_{stronger}"] = check
+    if attack_set_check is not None:  # `dynamic` is the summary's label; this says what a dynamic model met
+        results["checks"]["dynamic_attack_set"] = attack_set_check
+        results["regime_bounds"], pinned_checks = dynamic_models.regime_bounds(
+            evaluate_model, uncompiled, x, y, attacks=attacks, adaptive_summary=results["details"].get("adaptive"),
+            out=out, options=options, threat=threat, batch_size=batch_size, seed=seed, device=device,
+            cascade=cascade, show_progress=show_progress, world=world, amp=amp)
+        results["checks"].update(pinned_checks)
     results["seconds"]["total"] = time.perf_counter() - began
     results.update(
         n_examples=n, clean_accuracy=clean_accuracy, robust_accuracy=robust, worst_case_accuracy=worst_case,

@@ -14,7 +14,8 @@ from model_zoo.aw.lowrank import LowRankAWConv2d
 from model_zoo.aw.mixbn import MixBN
 from model_zoo.aw.router import Router
 
-PIN_MODES = ("clean", "adversarial")
+PIN_MODES = ("clean", "adversarial")  # names of the two ends of the signal range: 0.0 and 1.0
+PIN_VALUES = {"clean": 0.0, "adversarial": 1.0}
 AW_CONVS = (AWConv2d, LowRankAWConv2d)
 AWLayer = AWConv2d | LowRankAWConv2d | MixBN
 
@@ -24,6 +25,20 @@ def aw_layers(backbone: nn.Module) -> Iterator[tuple[str, AWLayer]]:
     for name, module in backbone.named_modules():
         if isinstance(module, (*AW_CONVS, MixBN)):
             yield name, module
+
+
+def pin_value(mode: str | float) -> float:
+    """The constant signal of a pin: "clean" -> 0.0, "adversarial" -> 1.0, a number in [0, 1] -> itself."""
+    if isinstance(mode, str):
+        if mode not in PIN_VALUES:
+            raise ValueError(f"pinned mode must be one of {PIN_MODES} or a number in [0, 1], not {mode!r}")
+        return PIN_VALUES[mode]
+    if isinstance(mode, bool) or not isinstance(mode, (int, float)):
+        raise ValueError(f"pinned mode must be one of {PIN_MODES} or a number in [0, 1], not {mode!r}")
+    value = float(mode)
+    if not 0.0 <= value <= 1.0:  # also refuses NaN
+        raise ValueError(f"pinned signal must lie in [0, 1], got {mode!r}")
+    return value
 
 
 def _channels(layer: AWLayer) -> int:
@@ -49,14 +64,18 @@ class AWNet(nn.Module):
                              shortcut=router_shortcut)
         self.last_detection_logit: torch.Tensor | None = None
         self.last_signals: dict[str, torch.Tensor] = {}
-        self._pinned_mode: str | None = None
+        self._pinned_mode: str | float | None = None
         self._batch_split: int | None = None
 
     @contextmanager
-    def pinned(self, mode: str) -> Iterator[AWNet]:
-        """Inside, every regulation signal is 0 ("clean") or 1 ("adversarial"); detection is still computed."""
-        if mode not in PIN_MODES:
-            raise ValueError(f"pinned mode must be one of {PIN_MODES}, not {mode!r}")
+    def pinned(self, mode: str | float) -> Iterator[AWNet]:
+        """Inside, every regulation signal is the constant r: "clean" (0), "adversarial" (1) or any r in [0, 1].
+
+        Every AW layer then uses the fixed blend (1 - r) * clean + r * adversarial, so the network is static;
+        the detection head is still computed (last_detection_logit stays valid, and differentiable).
+        Contexts nest; the previous pin is restored on exit.
+        """
+        pin_value(mode)  # refuse a bad mode before entering
         previous, self._pinned_mode = self._pinned_mode, mode
         try:
             yield self
@@ -77,7 +96,7 @@ class AWNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         signals, detection_logit = self.router(x)
         if self._pinned_mode is not None:
-            value = 0.0 if self._pinned_mode == "clean" else 1.0
+            value = pin_value(self._pinned_mode)
             signals = {name: torch.full_like(signal, value) for name, signal in signals.items()}
         self.last_detection_logit, self.last_signals = detection_logit, signals
         layers = list(aw_layers(self.backbone))

@@ -1,0 +1,83 @@
+"""Each component of the adaptive suite alone on an AW-Net, its union, and the suite as the evaluation runs it.
+
+Same examples as `awbench eval --n-examples N --seed S` (the seeded, class-balanced selection); only the
+clean-correct ones are attacked; every result is re-judged on the fp32 model and budget-checked here.
+Robust accuracy is over all N examples (misclassified clean = broken), as in the evaluation.
+
+    OMP_NUM_THREADS=1 python bench/adaptive_components.py --data-dir ../shared/data --n 500 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from awbench import checkpoint
+from awbench.attacks import AttackOptions, create_attack
+from awbench.attacks.adaptive import CANDIDATES
+from awbench.data import balanced_subset, load_dataset
+from awbench.evaluation.checks import budget_stats
+from awbench.threat import ThreatModel
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="zoo:cifar10-aw-small-cnn-awnet")
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", default=None, help="also write the rows here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model, metadata = checkpoint.load(args.checkpoint)
+    model.eval()
+    data = load_dataset(metadata["dataset"], "test", data_dir=args.data_dir)
+    x, y = data.select(balanced_subset(data.labels, args.n, args.seed)).as_float("cpu")
+    with torch.no_grad():
+        correct = model(x).argmax(1) == y
+    xc, yc = x[correct], y[correct]
+    threat = ThreatModel(eps=float(metadata.get("eps") or 8 / 255))
+    attack = create_attack("adaptive", threat, AttackOptions(), batch_size=args.batch, seed=args.seed)
+    rows, union = [], torch.ones(len(yc), dtype=torch.bool)
+
+    def record(name: str, survived: torch.Tensor, seconds: float, x_adv: torch.Tensor) -> None:
+        violations = budget_stats(xc, x_adv, threat)["violations"]
+        rows.append({"component": name, "robust_accuracy": int(survived.sum()) / args.n,
+                     "survivors": int(survived.sum()), "seconds": round(seconds, 1), "budget_violations": violations})
+        print(json.dumps(rows[-1]), flush=True)
+
+    for candidate in CANDIDATES:
+        torch.manual_seed(args.seed)
+        began = time.perf_counter()
+        parts = [candidate.run(attack, model, xc[i:i + args.batch], yc[i:i + args.batch]).detach()
+                 for i in range(0, len(yc), args.batch)]
+        seconds = time.perf_counter() - began
+        x_adv = torch.cat(parts)
+        with torch.no_grad():
+            survived = model(x_adv).argmax(1) == yc
+        union &= survived
+        record(candidate.name, survived, seconds, x_adv)
+    rows.append({"component": "union of the components run alone", "robust_accuracy": int(union.sum()) / args.n,
+                 "survivors": int(union.sum()), "seconds": round(sum(r["seconds"] for r in rows), 1)})
+    print(json.dumps(rows[-1]), flush=True)
+    torch.manual_seed(args.seed)
+    began = time.perf_counter()
+    x_adv = torch.cat([attack.run(model, xc[i:i + args.batch], yc[i:i + args.batch]).x_adv
+                       for i in range(0, len(yc), args.batch)])
+    seconds = time.perf_counter() - began
+    with torch.no_grad():
+        record("adaptive (the suite, cascaded)", model(x_adv).argmax(1) == yc, seconds, x_adv)
+    summary = {"checkpoint": args.checkpoint, "n": args.n, "clean_correct": len(yc), "rows": rows}
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(summary, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
