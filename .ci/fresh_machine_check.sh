@@ -32,8 +32,9 @@ echo "== install into a new venv ($("$PYTHON" --version))"
 "${clean[@]}" "${pip_settings[@]}" .venv/bin/python -m pip install -q -e '.[test]'
 
 # No network from here on: a network namespace with no interfaces where allowed, else proxies to a closed port.
+# The namespace's loopback is brought up: torchrun/gloo tests talk to 127.0.0.1, a fresh machine has it.
 if unshare -rn true 2>/dev/null; then
-    offline=(unshare -rn)
+    offline=(unshare -rn sh -c 'ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null || true; exec "$@"' offline)
 else
     offline=(env http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9
              HTTPS_PROXY=http://127.0.0.1:9 no_proxy= NO_PROXY=)
