@@ -58,6 +58,9 @@ def process_start_time() -> float:
 
 
 _IMPORTED_AT = time.time()
+# The start time is read in 10 ms ticks from /proc (start and uptime): a file written this close to it counts as
+# older. Without the slack a writer killed a few ms before this process started kept its file (a flaky test).
+START_SLACK = 0.1
 
 
 def _temp_pattern(name: str) -> re.Pattern[str]:
@@ -82,7 +85,7 @@ def remove_stale_temp_files(path: Path) -> list[Path]:
         if match is None or (match["pid"] is not None and pid_is_running(int(match["pid"]))):
             continue
         try:
-            if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_mtime < started:
+            if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_mtime < started + START_SLACK:
                 candidate.unlink()
                 removed.append(candidate)
         except OSError:

@@ -114,7 +114,14 @@ def load(reference: str, options: ModelOptions, device: torch.device | str) -> t
     if not leaderboard.is_evaluable_dataset(dataset):  # before anything is imported or downloaded
         raise AwbenchError(f"rb:{dataset}/{threat_model}/{model_id}: awbench cannot evaluate {dataset} models (it has "
                            "no such test set); RobustBench's cifar10 and cifar100 models it can")
-    utils = import_robustbench()
+    if not leaderboard.select(dataset, threat_model):  # what the leaderboard file knows needs no robustbench
+        raise AwbenchError(f"'{reference}': RobustBench has no {dataset} models for the {threat_model} threat model")
+    try:
+        utils = import_robustbench()
+    except RobustbenchMissingError as missing:
+        if unknown is not None:  # a typo is the likelier story: say both
+            raise AwbenchError(f"{unknown}; and {missing}") from None
+        raise
     from robustbench.model_zoo import model_dicts
     from robustbench.model_zoo.enums import BenchmarkDataset, ThreatModel
 
