@@ -115,3 +115,12 @@ def run_cli(capsys, monkeypatch):
         return code, out, err
 
     return run
+
+
+def one_line_error(code: int, err: str) -> str:
+    """Assert a CLI run failed with exactly one `error: ...` line on stderr and no traceback; return that line."""
+    assert code != 0
+    assert "Traceback" not in err
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    return lines[0]

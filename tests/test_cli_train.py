@@ -2,16 +2,9 @@ import os
 
 import pytest
 import torch
+from conftest import one_line_error
 
 from awbench import checkpoint
-
-
-def _one_line_error(code, err):
-    assert code != 0
-    assert "Traceback" not in err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 @pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["zoo", "--help"], ["zoo", "list"]])
@@ -36,7 +29,7 @@ def test_help_and_zoo_list(run_cli, args):
     (["compare"], "Missing argument"),
 ])
 def test_usage_errors_are_one_line_too(run_cli, args, needle):
-    line = _one_line_error(*run_cli(*args)[::2])
+    line = one_line_error(*run_cli(*args)[::2])
     assert needle in line and "--help" in line
 
 
@@ -48,7 +41,7 @@ def test_a_bare_command_shows_its_help(run_cli, args):
 
 
 def test_zoo_info_unknown_lists_choices(run_cli):
-    line = _one_line_error(*run_cli("zoo", "info", "vgg99")[::2])
+    line = one_line_error(*run_cli("zoo", "info", "vgg99")[::2])
     assert "resnet18" in line
 
 
@@ -60,14 +53,14 @@ def test_zoo_info_unknown_lists_choices(run_cli):
     (["train", "cifar10", "--epochs", "0"], "--epochs"),
 ])
 def test_bad_train_options(run_cli, args, needle):
-    assert needle in _one_line_error(*run_cli(*args)[::2])
+    assert needle in one_line_error(*run_cli(*args)[::2])
 
 
 def test_train_missing_data(run_cli, tmp_path, monkeypatch):
     monkeypatch.delenv("AWBENCH_DATA", raising=False)
     monkeypatch.setattr("awbench.data.datasets.DEFAULT_CACHE", tmp_path / "cache")
     (tmp_path / "empty").mkdir()  # a folder without the data (a folder that is not there is its own error)
-    line = _one_line_error(*run_cli("train", "cifar10", "--data-dir", tmp_path / "empty", "--out", tmp_path)[::2])
+    line = one_line_error(*run_cli("train", "cifar10", "--data-dir", tmp_path / "empty", "--out", tmp_path)[::2])
     assert "not found" in line and "--data-dir" in line
 
 
@@ -87,7 +80,7 @@ def _resume_folder(tmp_path, write):
 def test_resume_refuses_malicious_pickle(run_cli, tmp_path, monkeypatch, data_dir):
     monkeypatch.chdir(tmp_path)
     run = _resume_folder(tmp_path, lambda p: torch.save({"evil": _Malicious()}, p))
-    line = _one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir)[::2])
+    line = one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir)[::2])
     assert "refused" in line
     assert not (tmp_path / "pwned-by-awbench-test").exists()
 
@@ -95,7 +88,7 @@ def test_resume_refuses_malicious_pickle(run_cli, tmp_path, monkeypatch, data_di
 def test_resume_refuses_truncated_file(run_cli, tmp_path, standard_run, data_dir):
     data = (standard_run / "checkpoint.pt").read_bytes()
     run = _resume_folder(tmp_path, lambda p: p.write_bytes(data[:1000]))
-    assert "truncated" in _one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir)[::2])
+    assert "truncated" in one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir)[::2])
 
 
 def test_resume_refuses_mismatched_state_dict(run_cli, tmp_path, data_dir):
@@ -107,7 +100,7 @@ def test_resume_refuses_mismatched_state_dict(run_cli, tmp_path, data_dir):
         checkpoint.save(path, model_zoo.create("small-cnn", num_classes=3), metadata, training_state={"epoch": 1})
 
     run = _resume_folder(tmp_path, write)
-    line = _one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir, "--device", "cpu")[::2])
+    line = one_line_error(*run_cli("train", "--resume", run, "--data-dir", data_dir, "--device", "cpu")[::2])
     assert "does not fit" in line
 
 

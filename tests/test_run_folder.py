@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import one_line_error
 
 from awbench.errors import AwbenchError
 from awbench.locks import LOCK_FILE
@@ -20,14 +21,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Options that make a run that does start finish in seconds (so that the old code fails these tests quickly).
 QUICK = ["--method", "standard", "--epochs", "1", "--subset", "32", "--val-size", "0", "--batch-size", "32",
          "--device", "cpu"]
-
-
-def _one_line_error(code, err):
-    assert code != 0
-    assert "Traceback" not in err
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), err
-    return lines[0]
 
 
 # A real `awbench train` in a child process, held right after it claimed its folder (its data loading
@@ -52,7 +45,7 @@ def test_a_second_train_of_the_same_name_is_refused_while_the_first_runs(run_cli
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert first.stdout.readline().strip() == "training", first.stderr.read()
-        line = _one_line_error(*run_cli("train", "cifar10", "--name", "same", "--out", tmp_path,
+        line = one_line_error(*run_cli("train", "cifar10", "--name", "same", "--out", tmp_path,
                                         "--data-dir", data_dir, *QUICK)[::2])
         assert f"pid {first.pid}" in line and "training" in line and "in use" in line
         assert (tmp_path / "same").is_dir() and not (tmp_path / "same" / "checkpoint.pt").exists()
@@ -75,7 +68,7 @@ def test_the_run_folder_lock_is_released_when_the_run_ends(tmp_path, data_dir):
 def test_a_run_name_must_be_one_plain_folder_name(run_cli, tmp_path, data_dir, name):
     out = tmp_path / "out"
     out.mkdir()
-    line = _one_line_error(*run_cli("train", "cifar10", "--name", name, "--out", out, "--data-dir", data_dir,
+    line = one_line_error(*run_cli("train", "cifar10", "--name", name, "--out", out, "--data-dir", data_dir,
                                     *QUICK)[::2])
     assert "--name" in line and "plain folder name" in line
     assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -118,7 +111,7 @@ def test_resume_with_a_config_of_wrong_types_is_one_line(run_cli, tmp_path, fiel
     run.mkdir()
     config = TrainConfig(out=str(tmp_path), name="run").to_dict()
     (run / "config.json").write_text(json.dumps({**config, field: value}))
-    line = _one_line_error(*run_cli("train", "--resume", run, "--device", "cpu")[::2])
+    line = one_line_error(*run_cli("train", "--resume", run, "--device", "cpu")[::2])
     assert f"'{field}'" in line
 
 
@@ -126,7 +119,7 @@ def test_resume_with_a_config_that_is_not_utf8_is_one_line(run_cli, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_bytes(b'{"lr": "\xff\xfe"}')
-    assert "not UTF-8" in _one_line_error(*run_cli("train", "--resume", run)[::2])
+    assert "not UTF-8" in one_line_error(*run_cli("train", "--resume", run)[::2])
 
 
 @pytest.mark.parametrize("reference", ["{trap}:build", "trap_module_xyz:build", "tv:resnet18"])
@@ -146,7 +139,7 @@ def test_resume_never_runs_code_named_in_config_json(run_cli, tmp_path, data_dir
                          data_dir=str(data_dir), out=str(tmp_path / "runs"), name="student",
                          clean_teacher=teacher, robust_teacher=teacher).to_dict()
     (run / "config.json").write_text(json.dumps(config))
-    line = _one_line_error(*run_cli("train", "--resume", run)[::2])
+    line = one_line_error(*run_cli("train", "--resume", run)[::2])
     assert "teacher" in line and not marker.exists()
 
 
@@ -154,7 +147,7 @@ def test_resume_with_a_config_that_is_not_an_object_is_one_line(run_cli, tmp_pat
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("[1, 2]")
-    _one_line_error(*run_cli("train", "--resume", run)[::2])
+    one_line_error(*run_cli("train", "--resume", run)[::2])
 
 
 @pytest.mark.parametrize("interrupted_in_epoch", [1, 2])
