@@ -136,13 +136,23 @@ def describe_attack(name: str, options: Any) -> str:
 
 def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples: int, attacks: list[Any],
                           options: Any, threat: Any, device: torch.device, batch_size: int,
-                          model: torch.nn.Module | None = None) -> None:
+                          model: torch.nn.Module | None = None, dynamic_defaults: bool = True) -> None:
     """What an evaluation will do, before it does it: model, data, examples, attacks, budget, device."""
     from awbench.attacks.dynamic import router_of
+    from awbench.evaluation.dynamic_models import DYNAMIC_DEFAULT_ATTACKS, REGIMES
 
     names = [describe_attack(a.name, options) for a in attacks if a.name != "clean"]
-    if model is not None and router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
-        names.append(describe_attack("adaptive", options) + " (added: an AW-Net)")
+    dynamic = model is not None and router_of(model) is not None
+    if dynamic and dynamic_defaults:
+        asked = [a.name for a in attacks]
+        names += [describe_attack(name, options) + " (added: an AW-Net)" for name in DYNAMIC_DEFAULT_ATTACKS
+                  if name not in asked]
+        every = dict.fromkeys([*asked, *DYNAMIC_DEFAULT_ATTACKS])
+        pinned = [name for name in every if name not in ("clean", "adaptive")]
+        names.append(f"then {' + '.join(pinned)} on the network pinned to r = "
+                     f"{' and r = '.join(f'{r:g}' for r in REGIMES.values())} (per-regime bounds)")
+    elif dynamic:
+        names.append("(--no-adaptive: no adaptive suite, no AutoAttack added; the summary is flagged incomplete)")
     norm = getattr(threat.norm, "value", threat.norm)
     capped = f" (asked {n_examples:,}: the split holds {len(data):,})" if n_examples > len(data) else ""
     lines = [

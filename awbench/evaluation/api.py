@@ -165,7 +165,7 @@ def evaluate_checkpoint(
     with lock_folder(out_path, "evaluation", enabled=world.is_main):  # a refused evaluation prints no plan
         if show_progress and world.is_main:
             print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
-                                  batch_size, model)
+                                  batch_size, model, dynamic_defaults)
         try:
             results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
                                      batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
