@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run ON THE DEVICE MACHINE (one NVIDIA GPU) after bench/prepare_gpu_session.sh here, as ONE call:
-#     run(command="bash bench/gpu_session.sh", carry=[".gpu"], timeout_s=560)
+#     run(command="bash bench/gpu_session.sh", carry=[".gpu"], timeout_s=520)
 # Phase 1, alone (timings): bench/gpu.py (resnet18, batch 128: fp32 vs bf16+channels_last training images/s,
 #   AutoAttack s/1000 images).
 # Phase 2, side by side (each its own process and time limit; the GPU is shared, so their seconds are only
@@ -9,7 +9,6 @@
 #        eval --compile --amp (issue 17)
 #   p11  the zoo AW-Net: the plain default evaluation, the r-sweep with pgd + AutoAttack, the three static zoo
 #        baselines with pgd + AutoAttack, each suite component alone; 500 images (issue 11)
-#   p14  the zoo AW-Net's eps sweep under the default (dynamic) evaluation, 200 images (issue 14)
 #   p12  the deciding experiment, bench/awnet_experiment.py (issue 12)
 # Each phase's folder comes back as $OUT/<phase>.tgz, written when the phase ends or hits its limit.
 # Locally (CPU) as a rehearsal, a few minutes:
@@ -18,15 +17,15 @@ set -uo pipefail
 out=${OUT:-gpu-out}; mkdir -p "$out"
 py=${PYTHON:-python3}
 device=${DEVICE:-cuda}
-limit=${PHASE_LIMIT:-300}
+limit=${PHASE_LIMIT:-360}
 work=${WORK:-/tmp/awbench-gpu}; rm -rf "$work"; mkdir -p "$work"
 export PYTHONUNBUFFERED=1 AWBENCH_DATA=$PWD/.gpu/data OMP_NUM_THREADS=2
 export PYTHONPATH=$PWD/.gpu/site:$PWD${PYTHONPATH:+:$PYTHONPATH}
 aw=zoo:cifar10-aw-small-cnn-awnet
 if [ -n "${TINY:-}" ]; then  # CPU rehearsal: the same commands on a few images
-  n=20; n14=10; subset=300; gpu_args="--tiny"; exp_args="--tiny"; sweep_eps=4/255,8/255; extra="--steps 2"
+  n=20; subset=300; gpu_args="--tiny"; exp_args="--tiny"; extra="--steps 2"
 else
-  n=500; n14=200; subset=2000; gpu_args=""; exp_args=${EXP_ARGS:-}; sweep_eps=1/255,2/255,4/255,8/255,16/255; extra=""
+  n=500; subset=2000; gpu_args=""; exp_args=${EXP_ARGS:-}; extra=""
 fi
 awb() { $py -m awbench "$@"; }
 bounded() { timeout --signal=INT --kill-after=20 "$limit" "$@"; }  # INT: awbench saves what it finished
@@ -73,15 +72,9 @@ p11() {
     done
   } > "$d/static.log" 2>&1 &
   {
-    $py bench/adaptive_components.py --n "$n" --device "$device" $extra --json "$d/components.json"; echo "exit $?"
+    $py bench/adaptive_components.py --n "$n" --device "$device" --json "$d/components.json"; echo "exit $?"
   } > "$d/components.log" 2>&1 &
   wait
-}
-
-p14() {
-  local d=$work/p14; mkdir -p "$d"
-  { awb eval $aw --eps "$sweep_eps" --n-examples "$n14" --device "$device" --out "$d/aw-eps" $extra; echo "exit $?"
-  } > "$d/log.txt" 2>&1
 }
 
 p12() {
@@ -90,10 +83,10 @@ p12() {
   } > "$d/log.txt" 2>&1
 }
 
-echo "## phase 2: p17 p11 p14 p12 side by side (limit ${limit}s each)"
+echo "## phase 2: p17 p11 p12 side by side (limit ${limit}s each)"
 started=$SECONDS
-for phase in p17 p11 p14 p12; do
-  ( bounded bash -c "$(declare -f awb p17 p11 p14 p12); $(declare -p py device n n14 subset extra aw sweep_eps exp_args work); $phase"
+for phase in p17 p11 p12; do
+  ( bounded bash -c "$(declare -f awb p17 p11 p12); $(declare -p py device n subset extra aw exp_args work); $phase"
     echo "$phase ended (exit $?) after $((SECONDS - started)) s"; pack "$phase" ) &
 done
 wait
