@@ -5,6 +5,7 @@ clean-correct ones are attacked; every result is re-judged on the fp32 model and
 Robust accuracy is over all N examples (misclassified clean = broken), as in the evaluation.
 
     OMP_NUM_THREADS=1 python bench/adaptive_components.py --data-dir ../shared/data --n 500 --json out.json
+    python bench/adaptive_components.py --device cuda --n 500 --json out.json      # on a GPU
 """
 
 from __future__ import annotations
@@ -31,20 +32,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="auto", help="auto (cuda when available) | cpu | cuda")
     parser.add_argument("--json", default=None, help="also write the rows here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
 
     model, metadata = checkpoint.load(args.checkpoint)
-    model.eval()
+    model.eval().to(device)
     data = load_dataset(metadata["dataset"], "test", data_dir=args.data_dir)
-    x, y = data.select(balanced_subset(data.labels, args.n, args.seed)).as_float("cpu")
+    x, y = data.select(balanced_subset(data.labels, args.n, args.seed)).as_float(device)
     with torch.no_grad():
         correct = model(x).argmax(1) == y
     xc, yc = x[correct], y[correct]
     threat = ThreatModel(eps=float(metadata.get("eps") or 8 / 255))
     attack = create_attack("adaptive", threat, AttackOptions(), batch_size=args.batch, seed=args.seed)
-    rows, union = [], torch.ones(len(yc), dtype=torch.bool)
+    rows, union = [], torch.ones(len(yc), dtype=torch.bool, device=device)
 
     def record(name: str, survived: torch.Tensor, seconds: float, x_adv: torch.Tensor) -> None:
         violations = budget_stats(xc, x_adv, threat)["violations"]
@@ -73,7 +76,7 @@ def main() -> None:
     seconds = time.perf_counter() - began
     with torch.no_grad():
         record("adaptive (the suite, cascaded)", model(x_adv).argmax(1) == yc, seconds, x_adv)
-    summary = {"checkpoint": args.checkpoint, "n": args.n, "clean_correct": len(yc), "rows": rows}
+    summary = {"checkpoint": args.checkpoint, "n": args.n, "clean_correct": len(yc), "device": device, "rows": rows}
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)
