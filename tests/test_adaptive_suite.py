@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from dynamic_toys import EPS, ToyRouted, accuracy, darkness, toy_images
+from dynamic_toys import EPS, SIZE, ToyRouted, accuracy, darkness, noise_energy, toy_images
 from eval_fixtures import *  # noqa: F403  (fixtures)
 from eval_fixtures import CIFAR
 
@@ -50,6 +50,28 @@ def test_regime_adversarial_forces_the_router_into_a_weak_adversarial_branch(toy
     model = ToyRouted(vulnerable="adversarial")
     assert accuracy(model, pgd(model, x, y, **SETTINGS, loss="cw", random_init=False), y) == 1.0
     x_adv = regime_targeted_pgd(model, x, y, "adversarial", **SETTINGS, start="uniform")
+    assert _within_budget(x_adv, x) and accuracy(model, x_adv, y) == 0.0
+
+
+def test_regime_clean_fine_steps_land_in_a_band_that_coarse_steps_jump_over(toy_data):
+    """The weak clean branch reads a checkerboard (weights 1 + 1.5 * board); pushing along it by an amplitude a
+    moves the weak reading by 1.5 * a, which fools it once a > 0.0125 / 1.5 = 0.0083. The router flags the
+    checkerboard's energy once a > 0.011 (steeply). Sign steps of eps/4 visit a = 0.0078, 0.0157, ...: never in
+    the band (0.0083, 0.011), however many steps. The suite's regime-clean-fine (100 steps of eps/40) lands in
+    it."""
+    x, y = toy_data
+    board = torch.zeros(1, 3, SIZE, SIZE)
+    board[0, 1] = ((torch.arange(SIZE)[:, None] + torch.arange(SIZE)[None, :]) % 2 * 2 - 1).float()
+    threshold = float(noise_energy(board)) * 0.011**2  # energy of the checkerboard at amplitude 0.011
+    model = ToyRouted(vulnerable="clean", checkerboard=1.5, threshold=threshold, gain=1e6)
+    assert accuracy(model, x, y) == 1.0
+    for steps in (20, 100):
+        for start in ("zero", "low_noise"):
+            coarse = regime_targeted_pgd(model, x, y, "clean", **{**SETTINGS, "steps": steps}, start=start)
+            assert accuracy(model, coarse, y) == 1.0
+    attack = create_attack("adaptive", ThreatModel(eps=EPS), AttackOptions(steps=20))
+    fine = next(c for c in CANDIDATES if c.name == "regime-clean-fine")
+    x_adv = fine.run(attack, model, x, y)
     assert _within_budget(x_adv, x) and accuracy(model, x_adv, y) == 0.0
 
 
@@ -146,8 +168,8 @@ def test_the_suite_breaks_every_toy_and_records_who_did(toy_data):
 
 def test_the_suite_lists_its_components_and_skips_targeted_dlr_below_four_classes():
     assert CANDIDATE_NAMES == ("regime-clean", "regime-adversarial", "lowfreq-4", "lowfreq-8", "lowfreq-16",
-                               "straight-through", "apgd-ce", "apgd-t")
-    assert [c.name for c in Adaptive.candidates(3)] == list(CANDIDATE_NAMES[:-1])
+                               "straight-through", "apgd-ce", "apgd-t", "regime-clean-fine")
+    assert [c.name for c in Adaptive.candidates(3)] == [name for name in CANDIDATE_NAMES if name != "apgd-t"]
     assert Adaptive.candidates(10) == list(CANDIDATES)
 
 

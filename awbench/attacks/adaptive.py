@@ -17,11 +17,17 @@ checks its budget, as for every attack):
                       pass only (awbench.attacks.straight_through), plus the hinge to "clean"
   apgd-ce             pyautoattack's APGD-CE on the whole network (router differentiated), 5 x --steps iterations
   apgd-t              pyautoattack's APGD-DLR-targeted (9 targets), 5 x --steps iterations
+  regime-clean-fine   regime-clean again, with 5 x --steps steps of 2.5 * eps / steps (Madry et al.'s rule;
+                      eps/40 at the default): the fine search the coarse eps/4 steps skip over. The class
+                      loss of the pinned network and the router's hinge pull against each other near the
+                      router's boundary, and a coarse sign step jumps across the narrow band where the pinned
+                      network is fooled and the router still says "clean"; fine steps land in it.
 
---steps sets each PGD candidate's steps (APGD gets five times as many: its step-size schedule needs them;
-100 at the default, AutoAttack's count); --restarts repeats each candidate's list of starts (APGD: its
-restarts); --beta weighs the router hinge. The evaluation adds this attack (and AutoAttack) for every model
-with a router unless told not to.
+--steps sets each PGD candidate's steps (APGD and regime-clean-fine get five times as many: APGD's
+step-size schedule needs them; 100 at the default, AutoAttack's count); --restarts repeats each candidate's
+list of starts (APGD: its restarts); --step-size sets the coarse candidates' step (not regime-clean-fine's);
+--beta weighs the router hinge. The evaluation adds this attack (and AutoAttack) for every model with a
+router unless told not to.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from awbench.attacks.straight_through import DEFAULT_TEMPERATURE, softened_route
 from awbench.errors import AwbenchError
 
 APGD_ITERATIONS_PER_STEP = 5
+FINE_STEPS_PER_STEP = 5  # regime-clean-fine: 5 x --steps steps of 2.5 * eps / that many
 MIN_CLASSES_FOR_DLR = 4  # the DLR loss reads the 3rd and 4th largest logits
 
 
@@ -83,6 +90,14 @@ def _regime(regime: str, starts: tuple[str, ...]) -> Candidate:
     return Candidate(f"regime-{regime}", _over_starts(starts, step))
 
 
+def _fine_regime(regime: str, starts: tuple[str, ...]) -> Candidate:
+    def step(attack: Adaptive, model: nn.Module, x: torch.Tensor, y: torch.Tensor, start: str) -> torch.Tensor:
+        steps = FINE_STEPS_PER_STEP * attack.options.steps
+        settings = {**attack.pgd_settings, "steps": steps, "step_size": 2.5 * attack.threat.eps / steps}
+        return regime_targeted_pgd(model, x, y, regime, **settings, start=start, weight=attack.options.beta)
+    return Candidate(f"regime-{regime}-fine", _over_starts(starts, step))
+
+
 def _low_frequency(resolution: int) -> Candidate:
     def step(attack: Adaptive, model: nn.Module, x: torch.Tensor, y: torch.Tensor, start: str) -> torch.Tensor:
         return low_frequency_pgd(model, x, y, resolution, **attack.pgd_settings, start=start)
@@ -111,6 +126,7 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("straight-through", _over_starts(("uniform", "zero"), _straight_through_step)),
     Candidate("apgd-ce", _apgd("ce")),
     Candidate("apgd-t", _apgd("dlr-targeted")),
+    _fine_regime("clean", ("zero", "low_noise")),
 )
 CANDIDATE_NAMES = tuple(candidate.name for candidate in CANDIDATES)
 
@@ -174,4 +190,5 @@ class Adaptive(GradientAttack):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "loss": "suite (see details.candidates)", "candidates": list(CANDIDATE_NAMES),
                 "router_weight": self.options.beta, "kappa": DEFAULT_KAPPA, "temperature": DEFAULT_TEMPERATURE,
-                "apgd_iterations": APGD_ITERATIONS_PER_STEP * self.options.steps}
+                "apgd_iterations": APGD_ITERATIONS_PER_STEP * self.options.steps,
+                "fine_steps": FINE_STEPS_PER_STEP * self.options.steps}
