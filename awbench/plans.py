@@ -122,27 +122,11 @@ class FirstBatchesClock:
                           f"{self.epochs_left} epoch(s) left (validation not included)", highlight=False)
 
 
-def describe_attack(name: str, options: Any) -> str:
-    if name in ("pgd", "cw", "adaptive"):
-        restarts = f" x {options.restarts} restarts" if int(options.restarts) > 1 else ""
-        return f"{name} ({options.steps} step{'s' if int(options.steps) != 1 else ''}{restarts})"
-    if name == "autoattack":
-        if options.version == "custom":
-            iterations = f", {options.aa_iterations} iterations" if options.aa_iterations else ""
-            return f"autoattack (custom: {', '.join(options.aa_attacks or [])}{iterations})"
-        return f"autoattack ({options.version})"
-    return name
-
-
 def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples: int, attacks: list[Any],
-                          options: Any, threat: Any, device: torch.device, batch_size: int,
-                          model: torch.nn.Module | None = None) -> None:
-    """What an evaluation will do, before it does it: model, data, examples, attacks, budget, device."""
-    from awbench.attacks.dynamic import router_of
-
-    names = [describe_attack(a.name, options) for a in attacks if a.name != "clean"]
-    if model is not None and router_of(model) is not None and "adaptive" not in [a.name for a in attacks]:
-        names.append(describe_attack("adaptive", options) + " (added: an AW-Net)")
+                          threat: Any, device: torch.device, batch_size: int, asked: list[str]) -> None:
+    """What an evaluation will do, before it does it: model, data, examples, attacks (those not `asked`
+    were added for a dynamic model), budget, device."""
+    names = [a.label() + ("" if a.name in asked else " (added: an AW-Net)") for a in attacks if a.name != "clean"]
     norm = getattr(threat.norm, "value", threat.norm)
     capped = f" (asked {n_examples:,}: the split holds {len(data):,})" if n_examples > len(data) else ""
     lines = [
