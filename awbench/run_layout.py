@@ -1,7 +1,8 @@
-"""Every file name of a run folder and an evaluation folder, in one place (nothing else spells them).
+"""Every file name of a run folder and an evaluation folder, in one place.
 
     runs/<name>/                 a training run
         config.json              its TrainConfig
+        train_log.csv            a row per epoch
         checkpoint.pt, best.pt   the latest and the best checkpoint
         eval-<timestamp>/        an evaluation (awbench eval)
             summary.json         the EvaluationRecord (awbench.evaluation.record)
@@ -9,6 +10,7 @@
             eval_state.json      resumable progress (awbench.evaluation.state)
             pinned-r0/, -r1/     a dynamic model's per-regime evaluations (their own state files)
             eps-<budget>/        one budget of an eps sweep, beside sweep.json
+        alpha-<a>/interpolated.pt  a weight interpolation's model (its evaluation in alpha-<a>/eval/)
         .awbench.lock            held while a process writes into the folder
 """
 
@@ -18,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 RUN_CONFIG = "config.json"
+TRAIN_LOG = "train_log.csv"
 LAST_CHECKPOINT = "checkpoint.pt"
 BEST_CHECKPOINT = "best.pt"
 CHECKPOINTS = (BEST_CHECKPOINT, LAST_CHECKPOINT)  # what a run folder is evaluated from, in order of preference
@@ -25,6 +28,7 @@ SUMMARY = "summary.json"
 PER_SAMPLE = "per_sample.csv"
 EVALUATION_STATE = "eval_state.json"
 SWEEP = "sweep.json"
+INTERPOLATED_MODEL = "interpolated.pt"
 LOCK = ".awbench.lock"
 EVALUATION_PREFIX = "eval-"
 
