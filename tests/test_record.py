@@ -56,6 +56,14 @@ def test_an_impossible_value_is_dropped_with_a_warning(field, value, read):
     assert len(warnings) == 1 and warnings[0].startswith("x/summary.json: ignored")
 
 
+@pytest.mark.parametrize("checks", [["deterministic"], {"deterministic": "pass"}, {"deterministic": {"status": 1}}])
+def test_an_unreadable_self_check_never_reads_as_a_pass(checks):
+    warnings: list[str] = []
+    record = EvaluationRecord.from_json({**json.loads(OLD_SUMMARY.read_text()), "checks": checks},
+                                        warn=warnings.append)
+    assert len(warnings) == 1 and [check["status"] for check in record.checks.values()] == ["unreadable"]
+
+
 @pytest.mark.parametrize("payload", [[1, 2], {"model": "resnet18"}, {"robust_accuracy": {}}])
 def test_what_is_not_a_summary_is_refused(payload):
     with pytest.raises(RecordError):

@@ -254,15 +254,9 @@ def _unlinked_run_name(path: Path, record: EvaluationRecord) -> str:
     return path.parent.name
 
 
-def _unpassed_checks(checks: Any) -> str | None:
+def _unpassed_checks(checks: dict[str, Any]) -> str | None:
     """'name: status' for every check that did not pass (a flag is reported, never hidden); None if all passed."""
-    if not isinstance(checks, dict):
-        return None
-    unpassed = [
-        f"{name}: {result.get('status')}"
-        for name, result in checks.items()
-        if isinstance(result, dict) and result.get("status") != "pass"
-    ]
+    unpassed = [f"{name}: {check['status']}" for name, check in checks.items() if check["status"] != "pass"]
     return "; ".join(unpassed) or None
 
 

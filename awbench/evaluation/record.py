@@ -52,7 +52,7 @@ class EvaluationRecord:
     clean_accuracy: float = math.nan
     robust_accuracy: dict[str, float] = field(default_factory=dict)
     worst_case_accuracy: float = math.nan
-    checks: Any = field(default_factory=dict)  # name -> {status: pass|fail|flag, detail}
+    checks: dict[str, Any] = field(default_factory=dict)  # name -> {status: pass|fail|flag, detail}
     seconds: Any = field(default_factory=dict)
     details: Any = field(default_factory=dict)  # attack -> {attacked, settings (its describe()), ...}
     resumed_seconds: Any = None
@@ -115,6 +115,7 @@ class EvaluationRecord:
             worst_case_accuracy=fraction(payload.get("worst_case_accuracy"), "worst_case_accuracy", source, warn),
             eps=budget(payload.get("eps"), source, warn),
             n_examples=example_count(payload.get("n_examples"), source, warn),
+            checks=self_checks(payload.get("checks"), source, warn),
         )
         return cls(**values, extra={key: value for key, value in payload.items() if key not in known})
 
@@ -168,6 +169,23 @@ def example_count(value: Any, source: str, warn: Warn) -> int | None:
         warn(f"{source}: ignored n_examples = {value!r:.40} (expected a whole number in 1..{MAX_EXAMPLES:,})")
         return None
     return count
+
+
+def self_checks(value: Any, source: str, warn: Warn) -> dict[str, Any]:
+    """The self-checks {name: {"status", "detail"}}; an entry of another shape reads as status "unreadable"
+    (never as a pass), with a warning."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        warn(f"{source}: ignored 'checks' = {value!r:.40} (expected an object of name: {{status, detail}})")
+        return {"checks": {"status": "unreadable", "detail": repr(value)[:80]}}
+    checks = {}
+    for name, check in value.items():
+        checks[name] = check
+        if not isinstance(check, dict) or not isinstance(check.get("status"), str):
+            warn(f"{source}: checks[{name!r}] = {check!r:.40} is unreadable (expected {{status, detail}})")
+            checks[name] = {"status": "unreadable", "detail": repr(check)[:80]}
+    return checks
 
 
 def budget(value: Any, source: str, warn: Warn) -> float:
