@@ -65,6 +65,7 @@ def test_a_new_attack_with_its_own_option_runs_through_awbench_eval(uniform_nois
 
 @pytest.mark.parametrize(("option", "message"), [("draws=0", "--draws must be at least 1, got 0"),
                                                  ("drawz=2", "unknown attack option 'drawz'"),
+                                                 ("draws=many", "attack option draws = 'many' is not of type int"),
                                                  ("draws", "is not FIELD=VALUE")])
 def test_a_bad_attack_option_is_a_one_line_error(uniform_noise, run_cli, data_dir, option, message):
     code, _, err = run_cli("eval", "zoo:cifar10-small-cnn-pgd-at", "-a", "uniform-noise", "--attack-option", option,

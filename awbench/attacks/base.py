@@ -14,6 +14,9 @@ one module with a `@register_attack("name", cost=...)` class (and its options da
 
 from __future__ import annotations
 
+import numbers
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
@@ -142,11 +145,26 @@ def check_settings(settings: Mapping[str, Any]) -> None:
             raise UnknownNameError("attack option", key, known)
 
 
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` has the type an options field declares (numbers by kind; list elements unchecked)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if isinstance(value, bool) or hint is bool:
+        return isinstance(value, bool) and hint is bool
+    kinds = {int: numbers.Integral, float: numbers.Real, type(None): type(None), list: (list, tuple)}
+    return hint is Any or isinstance(value, kinds.get(typing.get_origin(hint) or hint, hint))
+
+
 def options_for(name: str, settings: Mapping[str, Any]) -> Any:
     """Attack `name`'s options from flat `settings` (the fields it has; None = its default), validated."""
     options_class = attack_class(name).Options
-    own = {item.name for item in fields(options_class)}
-    options = options_class(**{key: value for key, value in settings.items() if key in own and value is not None})
+    hints = typing.get_type_hints(options_class)
+    given = {item.name: settings[item.name] for item in fields(options_class) if settings.get(item.name) is not None}
+    for key, value in given.items():
+        if not _fits(value, hints[key]):
+            expected = getattr(hints[key], "__name__", str(hints[key]))
+            raise AwbenchError(f"attack option {key} = {value!r} is not of type {expected}")
+    options = options_class(**given)
     options.validate()
     return options
 
