@@ -59,6 +59,7 @@ def eval_command(
     beta: Annotated[float, typer.Option(help="adaptive: weight of its router hinge.")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
     attack_option: Annotated[list[str] | None, typer.Option(
+        metavar="FIELD=VALUE",
         help="Any option of the asked attacks as FIELD=VALUE (a JSON value or text), e.g. cw_l2_steps=50; "
              "repeat; overrides the flag of the same name. Each attack takes the fields of its own options.")] = None,
     amp: Annotated[bool, typer.Option(
