@@ -179,4 +179,5 @@ def test_evaluation_plan_names_the_adaptive_attack_an_aw_net_gets(data_dir, tmp_
     evaluate_checkpoint("zoo:cifar10-aw-small-cnn-awnet", attacks=["pgd"], n_examples=10, steps=1, data_dir=data_dir,
                         device="cpu", out=tmp_path, show_progress=True)
     err = " ".join(capsys.readouterr().err.split())
-    assert "attacks clean, pgd (1 step), adaptive (1 step) (added: an AW-Net)" in err
+    assert ("attacks clean, pgd (1 step), autoattack (standard) (added: an AW-Net), adaptive (1 step) (added: an "
+            "AW-Net)") in err  # every attack the AW-Net meets, AutoAttack included
