@@ -6,8 +6,8 @@ cascade each attack (cheapest first) meets only the survivors of the previous on
 "after the cascade up to here", and only the worst case is comparable with a non-cascade run. Every
 attack's examples are re-predicted here and budget-checked batch by batch; attacks are not trusted.
 
-The parts live apart: units of work, resume and sharding in `units`; the probes of the model and the
-attacks' refusals in `probes.model_checks`; this module runs the attack loop and assembles the results.
+The parts live apart: units of work, resume and sharding in `units`; the probes of the model in
+`probes.model_checks`; this module runs the attack loop and assembles the results.
 """
 
 from __future__ import annotations
