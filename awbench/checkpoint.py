@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 import model_zoo
-from awbench import __version__
+from awbench import __version__, run_layout
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.files import atomic_write  # noqa: F401  (imported from here by older code)
 
@@ -85,7 +85,7 @@ def read(path: str | Path) -> dict[str, Any]:
         path = resolve_checkpoint(str(path))
     path = Path(path)
     if path.is_dir():
-        for name in ("best.pt", "checkpoint.pt"):
+        for name in run_layout.CHECKPOINTS:
             if (path / name).is_file():
                 path = path / name
                 break

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from awbench.errors import AwbenchError, UnknownNameError
+from awbench.evaluation.record import EvaluationRecord
 from awbench.files import atomic_write
+from awbench.run_layout import evaluation_folder, summary_path
 
 ROBUSTBENCH_FIELDS = ("link", "name", "authors", "additional_data", "number_forward_passes", "dataset", "venue",
                       "architecture", "eps", "clean_acc", "reported", "autoattack_acc")
@@ -32,51 +34,35 @@ class Export:
     path: Path | None = None
 
 
-def read_summary(eval_dir: str | Path) -> dict[str, Any]:
-    path = Path(eval_dir)
-    path = path if path.name == "summary.json" else path / "summary.json"
+def read_record(eval_dir: str | Path) -> EvaluationRecord:
+    """The evaluation in `eval_dir` (a folder or its summary.json); any damaged field is a one-line error."""
+    path = summary_path(eval_dir)
     if not path.is_file():
         raise AwbenchError(f"no summary.json in {Path(eval_dir)}; give an evaluation folder written by awbench eval")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise AwbenchError(f"cannot read {path}: {error}") from None
-    if not isinstance(summary, dict) or "clean_accuracy" not in summary:
-        raise AwbenchError(f"{path} is not an awbench evaluation summary (no clean_accuracy)")
-    _check_shape(summary, path)
-    return summary
+
+    def refuse(message: str) -> None:
+        raise AwbenchError(f"{message}; not an awbench evaluation summary (or a damaged one)")
+
+    record = EvaluationRecord.read(path, warn=refuse)
+    _check_shape(record, path)
+    return record
 
 
-def _check_shape(summary: dict[str, Any], path: Path) -> None:
-    """The fields export reads have the types awbench writes; a one-line error names the first that does not."""
+def _check_shape(record: EvaluationRecord, path: Path) -> None:
+    """The fields export reads beyond those the record checks have the types awbench writes; a one-line error
+    names the first that does not."""
     def refuse(what: str, value: Any, expected: str) -> None:
         raise AwbenchError(f"{path}: '{what}' holds {value!r:.60}, not {expected}; not an awbench evaluation "
                            "summary (or a damaged one)")
-
-    def fraction(what: str, value: Any) -> None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                  or not 0 <= value <= 1):
-            refuse(what, value, "a fraction in [0, 1]")
 
     def mapping(what: str, value: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, dict):
             refuse(what, value, "a JSON object")
         return value or {}
 
-    fraction("clean_accuracy", summary.get("clean_accuracy"))
-    for attack, value in mapping("robust_accuracy", summary.get("robust_accuracy")).items():
-        fraction(f"robust_accuracy.{attack}", value)
-    for name, check in mapping("checks", summary.get("checks")).items():
-        if not isinstance(check, dict):
-            refuse(f"checks.{name}", check, "a JSON object")
-        if not isinstance(check.get("status"), (str, type(None))):
-            refuse(f"checks.{name}.status", check["status"], "a text")
-    mapping("source.model_card", mapping("source", summary.get("source")).get("model_card"))
-    autoattack = mapping("details.autoattack", mapping("details", summary.get("details")).get("autoattack"))
+    mapping("source.model_card", mapping("source", record.source).get("model_card"))
+    autoattack = mapping("details.autoattack", mapping("details", record.details).get("autoattack"))
     mapping("details.autoattack.settings", autoattack.get("settings"))
-    if summary.get("n_examples") is not None and (isinstance(summary["n_examples"], bool)
-                                                   or not isinstance(summary["n_examples"], int)):
-        refuse("n_examples", summary["n_examples"], "a whole number")
 
 
 def _percent(value: Any) -> str | None:
@@ -91,23 +77,24 @@ def _eps(eps: Any, norm: Any) -> str | None:
     return f"{eps:g}"
 
 
-def to_robustbench(summary: dict[str, Any]) -> Export:
-    """RobustBench's model_info fields from an awbench evaluation summary."""
-    source = summary.get("source") or {}
+def to_robustbench(evaluation: EvaluationRecord) -> Export:
+    """RobustBench's model_info fields from an awbench evaluation."""
+    summary = evaluation.to_json()  # a missing accuracy or budget reads as null
+    source = evaluation.source or {}
     card = source.get("model_card") or {}
     awbench_trained = not source  # awbench trains on the named dataset alone
-    robust = summary.get("robust_accuracy") or {}
-    deterministic = (summary.get("checks") or {}).get("deterministic", {}).get("status") == "pass"
+    robust = evaluation.robust_accuracy
+    deterministic = evaluation.checks.get("deterministic", {}).get("status") == "pass"
     record = {
         "link": card.get("link") or None, "name": card.get("paper"), "authors": None,
         "additional_data": False if awbench_trained else card.get("additional_data"),
-        "number_forward_passes": 1 if deterministic else None, "dataset": summary.get("dataset"),
-        "venue": card.get("venue") or None, "architecture": card.get("architecture") or summary.get("model"),
-        "eps": _eps(summary.get("eps"), summary.get("norm")), "clean_acc": _percent(summary.get("clean_accuracy")),
+        "number_forward_passes": 1 if deterministic else None, "dataset": evaluation.dataset,
+        "venue": card.get("venue") or None, "architecture": card.get("architecture") or evaluation.model,
+        "eps": _eps(summary["eps"], evaluation.norm), "clean_acc": _percent(summary["clean_accuracy"]),
         "reported": None, "autoattack_acc": _percent(robust.get("autoattack")),
     }
     notes = []
-    settings = ((summary.get("details") or {}).get("autoattack") or {}).get("settings") or {}
+    settings = ((evaluation.details or {}).get("autoattack") or {}).get("settings") or {}
     reduced = {key: settings[key] for key in ("attacks", "iterations") if settings.get(key) is not None}
     if robust.get("autoattack") is None:
         notes.append("autoattack_acc is null: this evaluation did not run AutoAttack (awbench eval -a autoattack)")
@@ -120,12 +107,12 @@ def to_robustbench(summary: dict[str, Any]) -> Export:
                      "AutoAttack: rerun with awbench eval -a autoattack")
     elif settings.get("version", "standard") != "standard":
         notes.append("RobustBench ranks standard AutoAttack; this evaluation ran another version")
-    if isinstance(summary.get("n_examples"), int) and summary["n_examples"] < FULL_TEST_SET:
-        notes.append(f"measured on {summary['n_examples']} test examples; RobustBench uses the full test set "
+    if evaluation.n_examples is not None and evaluation.n_examples < FULL_TEST_SET:
+        notes.append(f"measured on {evaluation.n_examples} test examples; RobustBench uses the full test set "
                      f"({FULL_TEST_SET}): rerun with --n-examples {FULL_TEST_SET} before submitting")
-    if summary.get("cascade"):
+    if evaluation.cascade:
         notes.append("a --cascade evaluation: per-attack numbers mean 'after the cascade'")
-    failed = [name for name, check in (summary.get("checks") or {}).items() if check.get("status") != "pass"]
+    failed = [name for name, check in evaluation.checks.items() if check["status"] != "pass"]
     if failed:
         notes.append(f"self-checks not passed: {', '.join(failed)} (see summary.json)")
     if not deterministic:
@@ -134,7 +121,7 @@ def to_robustbench(summary: dict[str, Any]) -> Export:
     return Export(record=record, missing=missing, notes=notes)
 
 
-FORMATS: dict[str, tuple[Callable[[dict[str, Any]], Export], str]] = {
+FORMATS: dict[str, tuple[Callable[[EvaluationRecord], Export], str]] = {
     "robustbench": (to_robustbench, "robustbench_model_info.json"),
 }
 
@@ -144,8 +131,8 @@ def export_evaluation(eval_dir: str | Path, format: str = "robustbench", out: st
     if format not in FORMATS:
         raise UnknownNameError("export format", format, FORMATS)
     convert, file_name = FORMATS[format]
-    result = convert(read_summary(eval_dir))
-    folder = Path(eval_dir).parent if Path(eval_dir).name == "summary.json" else Path(eval_dir)
+    result = convert(read_record(eval_dir))
+    folder = evaluation_folder(eval_dir)
     path = Path(out) if out is not None else folder / file_name
     if path.is_dir():
         path = path / file_name

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from awbench import checkpoint as checkpoints
+from awbench import run_layout
 from awbench.data import balanced_subset, load_dataset
 from awbench.errors import AwbenchError
 from awbench.evaluation.api import evaluate_checkpoint
@@ -32,7 +33,6 @@ ALPHA_RANGE = (-1.0, 2.0)  # a little extrapolation is allowed; beyond it the we
 BN_EXAMPLES = 2000
 BN_BATCH_SIZE = 200
 CURVE_KIND = "interpolation"
-MODEL_FILE = "interpolated.pt"
 _SAME = ("architecture", "num_classes", "in_channels", "mean", "std", "model_options")
 NO_DYNAMIC_BN = ("batch-norm re-estimation is refused for a dynamic model (AW-Net): its MixBN adversarial branch "
                  "needs adversarial examples to re-estimate; give --no-reestimate-bn")
@@ -194,7 +194,7 @@ def interpolate_and_evaluate(
                        "bn_examples": len(bn_images) if bn_images is not None else 0}
         metadata = {**meta_a, "method": "interpolation", "run": f"{label} a={alpha:g}",
                     "eps": meta_a.get("eps") or meta_b.get("eps"), "interpolation": description}
-        path = checkpoints.save(folder / MODEL_FILE, model, metadata)
+        path = checkpoints.save(folder / run_layout.INTERPOLATED_MODEL, model, metadata)
         summary = evaluate_checkpoint(path, out=folder / "eval", data_dir=data_dir, seed=seed, **evaluate_options)
         summary["curve"] = {"kind": CURVE_KIND, "value": alpha, "label": label}
         summary["interpolation"] = description

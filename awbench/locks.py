@@ -29,8 +29,7 @@ from rich.markup import escape
 from awbench.console import console
 from awbench.errors import AwbenchError
 from awbench.files import pid_is_running
-
-LOCK_FILE = ".awbench.lock"
+from awbench.run_layout import LOCK as LOCK_FILE
 
 try:
     import fcntl

@@ -122,37 +122,20 @@ class FirstBatchesClock:
                           f"{self.epochs_left} epoch(s) left (validation not included)", highlight=False)
 
 
-def describe_attack(name: str, options: Any) -> str:
-    if name in ("pgd", "cw", "adaptive"):
-        restarts = f" x {options.restarts} restarts" if int(options.restarts) > 1 else ""
-        return f"{name} ({options.steps} step{'s' if int(options.steps) != 1 else ''}{restarts})"
-    if name == "autoattack":
-        if options.version == "custom":
-            iterations = f", {options.aa_iterations} iterations" if options.aa_iterations else ""
-            return f"autoattack (custom: {', '.join(options.aa_attacks or [])}{iterations})"
-        return f"autoattack ({options.version})"
-    return name
-
-
 def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples: int, attacks: list[Any],
-                          options: Any, threat: Any, device: torch.device, batch_size: int,
-                          model: torch.nn.Module | None = None, dynamic_defaults: bool = True) -> None:
-    """What an evaluation will do, before it does it: model, data, examples, attacks, budget, device."""
-    from awbench.attacks.dynamic import router_of
-    from awbench.evaluation.dynamic_models import DYNAMIC_DEFAULT_ATTACKS, REGIMES
+                          threat: Any, device: torch.device, batch_size: int, asked: list[str],
+                          dynamic: bool = False) -> None:
+    """What an evaluation will do, before it does it: model, data, examples, attacks (those not `asked`
+    were added for a dynamic model), budget, device; for a `dynamic` model also its per-regime bounds."""
+    from awbench.evaluation.dynamic_models import REGIMES
 
-    names = [describe_attack(a.name, options) for a in attacks if a.name != "clean"]
-    dynamic = model is not None and router_of(model) is not None
-    if dynamic and dynamic_defaults:
-        asked = [a.name for a in attacks]
-        names += [describe_attack(name, options) + " (added: an AW-Net)" for name in DYNAMIC_DEFAULT_ATTACKS
-                  if name not in asked]
-        every = dict.fromkeys([*asked, *DYNAMIC_DEFAULT_ATTACKS])
-        pinned = [name for name in every if name not in ("clean", "adaptive")]
+    names = [a.label() + ("" if a.name in asked else " (added: an AW-Net)") for a in attacks if a.name != "clean"]
+    if dynamic:
+        if not any(a.name not in asked for a in attacks):
+            names.append("(--no-adaptive: no adaptive suite, no AutoAttack added; the summary is flagged incomplete)")
+        pinned = [a.name for a in attacks if a.name != "clean" and not a.needs_router]
         names.append(f"then {' + '.join(pinned)} on the network pinned to r = "
                      f"{' and r = '.join(f'{r:g}' for r in REGIMES.values())} (per-regime bounds)")
-    elif dynamic:
-        names.append("(--no-adaptive: no adaptive suite, no AutoAttack added; the summary is flagged incomplete)")
     norm = getattr(threat.norm, "value", threat.norm)
     capped = f" (asked {n_examples:,}: the split holds {len(data):,})" if n_examples > len(data) else ""
     lines = [

@@ -21,7 +21,7 @@ import time
 import torch
 
 from awbench import checkpoint
-from awbench.attacks import AttackOptions, create_attack
+from awbench.attacks import create_attack
 from awbench.attacks.adaptive import CANDIDATES
 from awbench.attacks.autoattack import build_autoattack
 from awbench.attacks.dynamic import pin
@@ -55,7 +55,7 @@ def main() -> None:
         correct = model(x).argmax(1) == y
     xc, yc = x[correct], y[correct]
     threat = ThreatModel(eps=float(metadata.get("eps") or 8 / 255))
-    attack = create_attack("adaptive", threat, AttackOptions(), batch_size=args.batch, seed=args.seed)
+    attack = create_attack("adaptive", threat, batch_size=args.batch, seed=args.seed)
     rows, union = [], torch.ones(len(yc), dtype=torch.bool, device=device)
 
     def record(name: str, survived: torch.Tensor, seconds: float, x_adv: torch.Tensor) -> None:

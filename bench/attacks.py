@@ -39,8 +39,8 @@ from rich.table import Table
 
 import model_zoo
 from awbench import checkpoint
-from awbench.attacks import AttackOptions, create_attack
-from awbench.attacks.pgd import pgd
+from awbench.attacks import create_attack
+from awbench.attacks.pgd import PGDOptions, pgd
 from awbench.data import SPECS, DatasetName, balanced_subset, load_dataset
 from awbench.evaluation import evaluate_checkpoint
 from awbench.threat import Norm, ThreatModel, parse_eps
@@ -103,7 +103,7 @@ def pgd_section(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, eps: f
 
     step = eps / 4
     threat = ThreatModel(Norm.LINF, eps)
-    early = create_attack("pgd", threat, AttackOptions(steps=STEPS, step_size=step, random_start=False))
+    early = create_attack("pgd", threat, PGDOptions(steps=STEPS, step_size=step, random_start=False))
     reference = torchattacks.PGD(model, eps=eps, alpha=step, steps=STEPS, random_start=False)
     fmodel = foolbox.PyTorchModel(model, bounds=(0, 1))
     flpgd = foolbox.attacks.LinfPGD(abs_stepsize=step, steps=STEPS, random_start=False)

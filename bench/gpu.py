@@ -22,7 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import model_zoo  # noqa: E402
-from awbench.attacks import AttackOptions, create_attack  # noqa: E402
+from awbench.attacks import create_attack  # noqa: E402
+from awbench.attacks.autoattack import AutoAttackOptions  # noqa: E402
 from awbench.device import resolve_device  # noqa: E402
 from awbench.threat import Norm, ThreatModel  # noqa: E402
 from awbench.training import TrainConfig  # noqa: E402
@@ -67,7 +68,8 @@ def autoattack_seconds_per_1000(model_name: str, *, images: int, batch: int, dev
     x = torch.rand(images, 3, 32, 32, device=device)
     with torch.no_grad():
         y = model(x).argmax(1)
-    options = AttackOptions(version="custom" if attacks else "standard", aa_attacks=attacks, aa_iterations=iterations)
+    options = AutoAttackOptions(version="custom" if attacks else "standard", aa_attacks=attacks,
+                                aa_iterations=iterations)
     attack = create_attack("autoattack", ThreatModel(Norm.LINF, 8 / 255), options, batch_size=batch, seed=0)
     synchronize(device)
     started = time.perf_counter()

@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from awbench import checkpoint  # noqa: E402
+from awbench.evaluation.record import EvaluationRecord  # noqa: E402
 from awbench.zoo import sha256_of  # noqa: E402
 from model_zoo.manifest import MANIFEST_PATH  # noqa: E402
 
@@ -27,17 +28,17 @@ def main() -> None:
     parser.add_argument("--notes", default="")
     args = parser.parse_args()
     model, metadata = checkpoint.load(args.checkpoint)
-    summary = json.loads(args.summary.read_text())
+    summary = EvaluationRecord.read(args.summary)
     metadata = {key: value for key, value in metadata.items() if key != "checkpoint_path"}
     relative = Path("checkpoints") / f"{args.name}.pt"
     target = MANIFEST_PATH.parent / relative
     checkpoint.save(target, model, metadata)
     reported = {
-        "clean_accuracy": summary["clean_accuracy"],
-        "robust_accuracy": summary["worst_case_accuracy"],
-        "per_attack": summary["robust_accuracy"],
-        "measured_by": (f"awbench eval, {summary['n_examples']} CIFAR-10 test images (seed {summary['seed']}), "
-                        f"{summary['norm']} eps {summary['eps']:.5g}, attacks {', '.join(summary['attacks'])}; "
+        "clean_accuracy": summary.clean_accuracy,
+        "robust_accuracy": summary.worst_case_accuracy,
+        "per_attack": summary.robust_accuracy,
+        "measured_by": (f"awbench eval, {summary.n_examples} CIFAR-10 test images (seed {summary.seed}), "
+                        f"{summary.norm} eps {summary.eps:.5g}, attacks {', '.join(summary.attacks)}; "
                         "robust = worst case"),
     }
     entry = {"name": args.name, "architecture": metadata["architecture"], "dataset": metadata["dataset"],

@@ -11,7 +11,7 @@ from eval_fixtures import CIFAR
 
 import model_zoo
 from awbench import checkpoint
-from awbench.attacks import AttackOptions, apgd, create_attack
+from awbench.attacks import apgd, create_attack
 from awbench.attacks.adaptive import CANDIDATE_NAMES, CANDIDATES, Adaptive
 from awbench.attacks.lowfreq import low_frequency_pgd, model_objective
 from awbench.attacks.pgd import pgd
@@ -69,7 +69,7 @@ def test_regime_clean_fine_steps_land_in_a_band_that_coarse_steps_jump_over(toy_
         for start in ("zero", "low_noise"):
             coarse = regime_targeted_pgd(model, x, y, "clean", **{**SETTINGS, "steps": steps}, start=start)
             assert accuracy(model, coarse, y) == 1.0
-    attack = create_attack("adaptive", ThreatModel(eps=EPS), AttackOptions(steps=20))
+    attack = create_attack("adaptive", ThreatModel(eps=EPS), {"steps": 20})
     fine = next(c for c in CANDIDATES if c.name == "regime-clean-fine")
     x_adv = fine.run(attack, model, x, y)
     assert _within_budget(x_adv, x) and accuracy(model, x_adv, y) == 0.0
@@ -157,7 +157,7 @@ def test_the_suite_breaks_every_toy_and_records_who_did(toy_data):
     x, y = toy_data
     threat = ThreatModel(eps=EPS)
     for model in (ToyRouted("clean"), ToyRouted("adversarial"), ToyRouted("clean", checkerboard=1.5)):
-        attack = create_attack("adaptive", threat, AttackOptions(steps=20))
+        attack = create_attack("adaptive", threat, {"steps": 20})
         output = attack.run(model, x, y)
         assert _within_budget(output.x_adv, x) and accuracy(model, output.x_adv, y) == 0.0
         summary = attack.summarize(output.extras, len(y))
@@ -185,7 +185,7 @@ def test_adaptive_is_never_above_autoattack_on_the_zoo_aw_net(test_batch):
     survived = {}
     for name in ("adaptive", "autoattack", "pgd"):
         torch.manual_seed(0)
-        x_adv = create_attack(name, threat, AttackOptions(), batch_size=64).run(model, x, y).x_adv
+        x_adv = create_attack(name, threat, batch_size=64).run(model, x, y).x_adv
         assert _within_budget(x_adv, x)
         with torch.no_grad():
             survived[name] = model(x_adv).argmax(1) == y

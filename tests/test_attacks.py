@@ -8,7 +8,7 @@ import pytest
 import torch
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
-from awbench.attacks import AttackOptions, available_attacks, create_attack
+from awbench.attacks import available_attacks, build_attacks, create_attack
 from awbench.attacks.autoattack import captured_flags, reset_dynamic_check
 from awbench.attacks.pgd import pgd
 from awbench.errors import AwbenchError, UnknownNameError
@@ -24,9 +24,9 @@ CASES = [("fgsm", LINF), ("pgd", LINF), ("cw", LINF), ("pgd", L2_FOOL), ("fgsm",
          ("cw-l2", L2_FOOL), ("autoattack", LINF), ("autoattack", L2_FOOL)]
 
 
-def options(name: str, **extra) -> AttackOptions:
+def options(name: str, **extra) -> dict:
     aa = {"version": "custom", "aa_attacks": ["apgd-ce", "apgd-t"]} if name == "autoattack" else {}
-    return AttackOptions(**{**CHEAP, **aa, **extra})
+    return {**CHEAP, **aa, **extra}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_registry_lists_every_attack_and_refuses_unknown_names():
     with pytest.raises(UnknownNameError, match="unknown attack 'pdg'; choose one of: adaptive"):
         create_attack("pdg", LINF)
     with pytest.raises(UnknownNameError, match="attack option"):
-        AttackOptions.from_kwargs(stepz=3)
+        build_attacks(["pgd"], LINF, {"stepz": 3})
     with pytest.raises(AwbenchError, match="cw-l2 .* --norm L2"):
         create_attack("cw-l2", LINF)
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 import torch
@@ -17,8 +19,8 @@ import torchattacks
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
 import model_zoo.manifest
-from awbench.attacks import AttackOptions, create_attack
-from awbench.attacks.pgd import pgd
+from awbench.attacks import create_attack
+from awbench.attacks.pgd import PGDOptions, pgd
 from awbench.data import balanced_subset, load_dataset
 from awbench.evaluation import evaluate_checkpoint
 from awbench.threat import Norm, ThreatModel
@@ -52,9 +54,9 @@ def test_pgd_matches_torchattacks(tiny_model, test_batch, norm):
     assert 0.05 < theirs.float().mean() < clean  # a regime where the comparison means something
     assert abs(ours.float().mean() - theirs.float().mean()) <= 0.005
 
-    options = AttackOptions(steps=setting["steps"], step_size=setting["step_size"], random_start=False)
+    options = PGDOptions(steps=setting["steps"], step_size=setting["step_size"], random_start=False)
     threat = ThreatModel(norm, setting["eps"])
-    plain = create_attack("pgd", threat, AttackOptions(**{**options.to_dict(), "early_stop": False}))
+    plain = create_attack("pgd", threat, dataclasses.replace(options, early_stop=False))
     evaluated = survived(tiny_model, plain.run(tiny_model, x, y).x_adv, y)
     assert abs(evaluated.float().mean() - theirs.float().mean()) <= 0.005
 

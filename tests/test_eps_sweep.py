@@ -14,12 +14,12 @@ from awbench.evaluation import eps_sweep, evaluate_checkpoint
 from awbench.evaluation.checks import check
 from awbench.evaluation.eps_sweep import (
     RECHECK_EXAMPLES,
-    SWEEP_FILE,
     eps_folder_name,
     evaluate_eps_sweep,
     parse_eps_list,
     unbounded_check,
 )
+from awbench.run_layout import SWEEP as SWEEP_FILE
 
 MODEL = "zoo:cifar10-small-cnn-standard"
 # Deterministic PGD (no random start): a sample's result does not depend on which batch it shares.

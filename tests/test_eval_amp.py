@@ -2,10 +2,10 @@ import torch
 from torch import nn
 
 from awbench import checkpoint
-from awbench.attacks import AttackOptions
+from awbench.attacks import build_attacks
 from awbench.evaluation import evaluate_checkpoint
 from awbench.evaluation.precision import AutocastModel
-from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.evaluation.runner import evaluate_model
 from awbench.threat import Norm, ThreatModel
 
 
@@ -45,10 +45,8 @@ class _RolledUnderAutocast(nn.Module):
 
 
 def _evaluate_with_amp(model, x, y):
-    threat, options = ThreatModel(Norm.LINF, 8 / 255), AttackOptions(steps=2)
-    attacks = build_attacks(["clean", "pgd"], threat, options, batch_size=32, seed=0)
-    return evaluate_model(model, x, y, attacks=attacks, options=options, threat=threat, batch_size=32, seed=0,
-                          device=torch.device("cpu"), show_progress=False, amp=True)
+    attacks = build_attacks(["clean", "pgd"], ThreatModel(Norm.LINF, 8 / 255), {"steps": 2}, batch_size=32, seed=0)
+    return evaluate_model(model, x, y, attacks, device=torch.device("cpu"), show_progress=False, amp=True)
 
 
 def test_with_amp_the_fp32_model_judges_clean_and_adversarial_examples(cifar_test):
@@ -73,10 +71,9 @@ def test_amp_check_with_no_clean_correct_example_passes_instead_of_nan(standard_
 
 def _evaluate(model, x, y, *, amp, names=("pgd", "autoattack")):
     threat = ThreatModel(Norm.LINF, 8 / 255)
-    options = AttackOptions(steps=5, version="custom", aa_attacks=["apgd-ce"], aa_iterations=5)
+    options = {"steps": 5, "version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 5}
     attacks = build_attacks(list(names), threat, options, batch_size=32, seed=0)
-    return evaluate_model(model, x, y, attacks=attacks, options=options, threat=threat, batch_size=32, seed=0,
-                          device=torch.device("cpu"), show_progress=False, amp=amp)
+    return evaluate_model(model, x, y, attacks, device=torch.device("cpu"), show_progress=False, amp=amp)
 
 
 def test_what_bf16_calls_fooled_is_attacked_again_unless_fp32_agrees(cifar_test):

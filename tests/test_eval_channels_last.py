@@ -10,14 +10,14 @@ import pytest
 import torch
 
 from awbench import checkpoint
-from awbench.evaluation import evaluate_checkpoint, runner
+from awbench.evaluation import evaluate_checkpoint, runner, units
 
 ZOO = "zoo:cifar10-small-cnn-pgd-at"
 
 
 @pytest.fixture
 def channels_last_everywhere(monkeypatch):
-    to_device, load = runner._on_device, checkpoint.load
+    to_device, load = runner.on_device, checkpoint.load
     seen = []
 
     def on_device(x, device):
@@ -30,7 +30,8 @@ def channels_last_everywhere(monkeypatch):
         model, metadata = load(*args, **kwargs)
         return model.to(memory_format=torch.channels_last), metadata
 
-    monkeypatch.setattr(runner, "_on_device", on_device)
+    monkeypatch.setattr(runner, "on_device", on_device)  # the clean pass
+    monkeypatch.setattr(units, "on_device", on_device)  # the attacks
     monkeypatch.setattr(checkpoint, "load", load_channels_last)
     torch.set_num_threads(1)
     return seen

@@ -7,19 +7,18 @@ import torch
 from eval_fixtures import *  # noqa: F403  (fixtures)
 from torch import nn
 
-from awbench.attacks import AttackOptions, AttackOutput, create_attack
+from awbench.attacks import AttackOutput, create_attack
 from awbench.attacks.autoattack import AutoAttackAdapter
-from awbench.evaluation import checks, evaluate_model, runner
+from awbench.evaluation import checks, evaluate_model, units
 from awbench.threat import Norm, ThreatModel
 
 THREAT = ThreatModel(Norm.LINF, 8 / 255)
 
 
 def _evaluate(model, x, y, names=("pgd",), **options):
-    options = AttackOptions(**{"steps": 3, **options})
+    options = {"steps": 3, **options}
     attacks = [create_attack(name, THREAT, options, batch_size=16, seed=0) for name in names]
-    return evaluate_model(model, x, y, attacks=attacks, options=options, threat=THREAT, batch_size=16, seed=0,
-                          device=torch.device("cpu"), show_progress=False)
+    return evaluate_model(model, x, y, attacks, device=torch.device("cpu"), show_progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +63,13 @@ def test_batch_dependent_predictions_fail_the_clean_and_rejudge_checks(tiny_mode
 
 
 def test_verdicts_that_do_not_match_their_examples_fail_the_rejudge_check(tiny_model, batch, monkeypatch):
-    compute = runner._compute_unit
+    compute = units.compute_unit
 
     def misrecorded(*args, **kwargs):  # a bookkeeping slip: results stored against the wrong examples
         result, audit = compute(*args, **kwargs)
         return {**result, "survived": result["survived"][::-1]}, audit
 
-    monkeypatch.setattr(runner, "_compute_unit", misrecorded)
+    monkeypatch.setattr(units, "compute_unit", misrecorded)
     results = _evaluate(tiny_model, *batch, steps=1)
     assert results["checks"]["rejudged:pgd"]["status"] == "fail"
 

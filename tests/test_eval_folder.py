@@ -16,7 +16,8 @@ import pytest
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
 from awbench.evaluation import evaluate_checkpoint
-from awbench.evaluation.state import STATE_FILE, EvaluationState
+from awbench.evaluation.state import EvaluationState
+from awbench.run_layout import EVALUATION_STATE as STATE_FILE
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"n_examples": 40, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 3}

@@ -10,10 +10,10 @@ import pytest
 import torch
 from eval_fixtures import *  # noqa: F403  (fixtures)
 
-from awbench.attacks import Attack, AttackOptions, create_attack
+from awbench.attacks import Attack, create_attack
 from awbench.errors import AwbenchError
 from awbench.evaluation import evaluate_checkpoint, evaluate_model
-from awbench.evaluation.state import STATE_FILE
+from awbench.run_layout import EVALUATION_STATE as STATE_FILE
 from awbench.threat import Norm, ThreatModel
 
 FAST = {"n_examples": 40, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 3}
@@ -155,12 +155,12 @@ class _Overreach(Attack):
 
 def test_checks_flag_randomised_models_and_fail_budget_violations(tiny_model, test_batch):
     x, y = test_batch[0][:32], test_batch[1][:32]
-    threat, options = ThreatModel(Norm.LINF, 8 / 255), AttackOptions(steps=2)
-    common = {"options": options, "threat": threat, "batch_size": 16, "seed": 0, "device": torch.device("cpu"),
-              "show_progress": False}
-    results = evaluate_model(_Noisy(tiny_model), x, y, attacks=[create_attack("fgsm", threat, options)], **common)
+    threat = ThreatModel(Norm.LINF, 8 / 255)
+    common = {"device": torch.device("cpu"), "show_progress": False}
+    results = evaluate_model(_Noisy(tiny_model), x, y, attacks=[create_attack("fgsm", threat, batch_size=16)],
+                             **common)
     assert results["checks"]["deterministic"]["status"] == "flag"
-    results = evaluate_model(tiny_model, x, y, attacks=[_Overreach(threat, options, batch_size=16, seed=0)],
+    results = evaluate_model(tiny_model, x, y, attacks=[_Overreach(threat, batch_size=16, seed=0)],
                              **common)
     assert results["checks"]["budget:overreach"]["status"] == "fail"
     assert results["checks"]["deterministic"]["status"] == "pass"

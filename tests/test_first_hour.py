@@ -190,4 +190,5 @@ def test_evaluation_plan_says_no_adaptive_adds_nothing(data_dir, tmp_path, capsy
                         device="cpu", out=tmp_path, show_progress=True, dynamic_defaults=False)
     err = " ".join(capsys.readouterr().err.split())
     assert "attacks clean, pgd (1 step), (--no-adaptive: no adaptive suite, no AutoAttack added" in err
+    assert "then pgd on the network pinned to r = 0 and r = 1 (per-regime bounds)" in err
     assert "(added: an AW-Net)" not in err

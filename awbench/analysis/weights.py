@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from awbench import checkpoint
+from awbench import checkpoint, run_layout
 from awbench.errors import AwbenchError
 from model_zoo.aw import AW_CONVS, routing
 
@@ -98,7 +98,7 @@ def label_of(reference: str) -> str:
     if reference.startswith("zoo:"):
         return reference[4:]
     path = Path(reference)
-    return path.parent.name if path.name in ("best.pt", "checkpoint.pt") and path.parent.name else path.stem
+    return path.parent.name if path.name in run_layout.CHECKPOINTS and path.parent.name else path.stem
 
 
 def _static_root(model: nn.Module) -> nn.Module:

@@ -42,7 +42,7 @@ from torch import nn
 from awbench.attacks import apgd, dynamic
 from awbench.attacks.base import AttackOutput, register_attack
 from awbench.attacks.lowfreq import RESOLUTIONS, low_frequency_pgd, model_objective
-from awbench.attacks.pgd import GradientAttack
+from awbench.attacks.pgd import GradientAttack, PGDOptions
 from awbench.attacks.regime import DEFAULT_KAPPA, real_network_judge, regime_targeted_pgd
 from awbench.attacks.search import search
 from awbench.attacks.straight_through import DEFAULT_TEMPERATURE, softened_router
@@ -131,9 +131,26 @@ CANDIDATES: tuple[Candidate, ...] = (
 CANDIDATE_NAMES = tuple(candidate.name for candidate in CANDIDATES)
 
 
+@dataclass(frozen=True)
+class AdaptiveOptions(PGDOptions):
+    """PGD's knobs for every candidate, and the weight of the router hinge."""
+
+    beta: float = 1.0  # weight of the router hinge (awbench.attacks.regime)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.beta < 0:
+            raise AwbenchError(f"--beta must not be negative, got {self.beta}")
+
+
 @register_attack("adaptive", cost=900)
 class Adaptive(GradientAttack):
     """The adaptive suite for AW-Net: regime-targeted, low-frequency, straight-through, APGD-CE/T (see module)."""
+
+    Options = AdaptiveOptions
+    options: AdaptiveOptions
+    added_for_dynamic_models = True
+    needs_router = True
 
     def check_model(self, model: nn.Module) -> None:
         if dynamic.router_of(model) is None:

@@ -31,14 +31,38 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from awbench.attacks.base import Attack, AttackOutput, register_attack
+from awbench.attacks.base import Attack, AttackOutput, register_attack, require_positive
+from awbench.errors import AwbenchError, UnknownNameError
 
 LOGGER_NAME = "auto-attack"
+VERSIONS = ("standard", "plus", "rand", "custom")
+CHUNK_BATCHES = 4  # default resumable chunk: four batches of examples
+
+
+@dataclass(frozen=True)
+class AutoAttackOptions:
+    """--version, and for cheap smoke runs from the Python API a custom attack list and iteration count."""
+
+    version: str = "standard"  # standard | plus | rand | custom (custom needs aa_attacks)
+    aa_attacks: list[str] | None = None  # version 'custom': e.g. ['apgd-ce', 'apgd-t']
+    aa_iterations: int | None = None  # override APGD/FAB iterations
+    aa_chunk_size: int | None = None  # examples per resumable chunk (default CHUNK_BATCHES batches)
+
+    def validate(self) -> None:
+        if self.version not in VERSIONS:
+            raise UnknownNameError("AutoAttack version", self.version, VERSIONS)
+        if self.version == "custom" and not self.aa_attacks:
+            raise AwbenchError("AutoAttack version 'custom' needs aa_attacks, e.g. ['apgd-ce']")
+        if self.aa_chunk_size is not None and self.aa_chunk_size < 1:
+            raise AwbenchError(f"aa_chunk_size must be at least 1, got {self.aa_chunk_size}")
+        if self.aa_iterations is not None:
+            require_positive("aa_iterations", self.aa_iterations)
 
 
 class _FlagCollector(logging.Handler):
@@ -95,8 +119,18 @@ def build_autoattack(model: nn.Module, *, norm: str, eps: float, version: str, d
 class AutoAttackAdapter(Attack):
     """pyautoattack AutoAttack over resumable chunks; its flags land in the summary's checks."""
 
+    Options = AutoAttackOptions
+    options: AutoAttackOptions
+    added_for_dynamic_models = True
+    flags_label = "AutoAttack"
+    stronger_than = ("pgd",)
+
     def unit_size(self, batch_size: int) -> int:
-        return self.options.aa_chunk_size or 4 * batch_size
+        return self.options.aa_chunk_size or CHUNK_BATCHES * batch_size
+
+    @property
+    def reduced(self) -> str | None:
+        return "custom AutoAttack" if self.options.version == "custom" else None
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> AttackOutput:
         options = self.options
@@ -112,9 +146,16 @@ class AutoAttackAdapter(Attack):
     def describe(self) -> dict[str, Any]:
         options = self.options
         described: dict[str, Any] = {"version": options.version,
-                                     "chunk_size": options.aa_chunk_size or 4 * self.batch_size}
+                                     "chunk_size": self.unit_size(self.batch_size)}
         if options.version == "custom":
             described["attacks"] = options.aa_attacks
         if options.aa_iterations is not None:
             described["iterations"] = options.aa_iterations
         return described
+
+    def label(self) -> str:
+        options = self.options
+        if options.version == "custom":
+            iterations = f", {options.aa_iterations} iterations" if options.aa_iterations else ""
+            return f"autoattack (custom: {', '.join(options.aa_attacks or [])}{iterations})"
+        return f"autoattack ({options.version})"

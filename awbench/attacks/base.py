@@ -1,15 +1,24 @@
-"""What an attack is, its options, and the one registry of attacks.
+"""What an attack is, how it owns its options, and the one registry of attacks.
 
 An attack gets a batch of images it may perturb (floats in [0, 1] on the model's device) with their labels
 and returns adversarial examples of the same shape; the evaluation judges them itself (it re-predicts every
-example and checks its budget), so an attack's own bookkeeping is never trusted. Adding an attack = one
-module with a `@register_attack("name", cost=...)` class + one line in `awbench/attacks/__init__.py`.
+example and checks its budget), so an attack's own bookkeeping is never trusted.
+
+Each attack owns its knobs: a dataclass named in its class attribute `Options` (validated when built, shown
+in `describe()`). What the evaluation treats specially is a class attribute, never a name switch:
+`added_for_dynamic_models`, `needs_router`, `flags_label`, `stronger_than`, `unit_size`. Adding an attack =
+one module with a `@register_attack("name", cost=...)` class (and its options dataclass) + one line in
+`awbench/attacks/__init__.py`; its option fields become keywords of `evaluate_checkpoint` and values of
+`awbench eval --attack-option FIELD=VALUE`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+import numbers
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 import torch
@@ -18,54 +27,13 @@ from torch import nn
 from awbench.errors import AwbenchError, UnknownNameError
 from awbench.threat import ThreatModel
 
-AA_VERSIONS = ("standard", "plus", "rand", "custom")
 
-
-@dataclass
-class AttackOptions:
-    """Knobs shared by the attacks; each attack reads the ones it needs (the rest are ignored)."""
-
-    steps: int = 20  # pgd, cw, adaptive: gradient steps per restart
-    step_size: float | None = None  # pgd, cw, adaptive: None = max(eps/4, 2.5*eps/steps)
-    restarts: int = 1  # pgd, cw, adaptive
-    random_start: bool = True  # pgd, cw, adaptive
-    early_stop: bool = True  # pgd, cw, adaptive: a sample stops at its first fooling iterate (never weaker)
-    version: str = "standard"  # autoattack: standard | plus | rand | custom (custom needs aa_attacks)
-    aa_attacks: list[str] | None = None  # autoattack version='custom': e.g. ['apgd-ce', 'apgd-t']
-    aa_iterations: int | None = None  # autoattack: override APGD/FAB iterations (cheap smoke runs)
-    aa_chunk_size: int | None = None  # autoattack: examples per resumable chunk (default 4 batches)
-    beta: float = 1.0  # adaptive: weight of the router hinge (awbench.attacks.regime)
-    cw_l2_steps: int = 100  # cw-l2: Adam steps per binary-search step
-    cw_l2_binary_search_steps: int = 5  # cw-l2
-    cw_l2_stepsize: float = 0.01  # cw-l2: Adam learning rate
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> AttackOptions:
-        names = [f.name for f in fields(cls)]
-        for key in kwargs:
-            if key not in names:
-                raise UnknownNameError("attack option", key, names)
-        options = cls(**{k: v for k, v in kwargs.items() if v is not None})
-        options.validate()
-        return options
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of an attack that has none."""
 
     def validate(self) -> None:
-        for name in ("steps", "restarts", "cw_l2_steps", "cw_l2_binary_search_steps"):
-            if int(getattr(self, name)) < 1:
-                raise AwbenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.step_size is not None and not 0 < float(self.step_size) <= 1:
-            raise AwbenchError(f"--step-size must lie in (0, 1], got {self.step_size}")
-        if self.version not in AA_VERSIONS:
-            raise UnknownNameError("AutoAttack version", self.version, AA_VERSIONS)
-        if self.version == "custom" and not self.aa_attacks:
-            raise AwbenchError("AutoAttack version 'custom' needs aa_attacks, e.g. ['apgd-ce']")
-        if self.aa_chunk_size is not None and self.aa_chunk_size < 1:
-            raise AwbenchError(f"aa_chunk_size must be at least 1, got {self.aa_chunk_size}")
-        if self.beta < 0:
-            raise AwbenchError(f"--beta must not be negative, got {self.beta}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """Refuse a value the attack cannot honour (AwbenchError)."""
 
 
 @dataclass
@@ -82,13 +50,22 @@ class Attack:
 
     name: ClassVar[str] = "attack"
     cost: ClassVar[int] = 0  # rough relative cost: --cascade runs cheap attacks first
+    Options: ClassVar[type] = NoOptions  # a dataclass with defaults and validate()
+    added_for_dynamic_models: ClassVar[bool] = False  # a model with a router always meets it (unless opted out)
+    needs_router: ClassVar[bool] = False  # attacks the router itself: left out on a network with pinned signals
+    flags_label: ClassVar[str | None] = None  # its run reports warnings worth a `<name>_flags` check
+    stronger_than: ClassVar[tuple[str, ...]] = ()  # attacks it must never leave more survivors than
 
-    def __init__(self, threat: ThreatModel, options: AttackOptions, *, batch_size: int, seed: int):
-        self.threat, self.options, self.batch_size, self.seed = threat, options, batch_size, seed
+    def __init__(self, threat: ThreatModel, options: Any = None, *, batch_size: int = 256, seed: int = 0):
+        self.threat, self.batch_size, self.seed = threat, batch_size, seed
+        self.options = self.Options() if options is None else options
+        if not isinstance(self.options, self.Options):
+            raise TypeError(f"{self.name} takes {self.Options.__name__}, got {type(self.options).__name__}")
+        self.options.validate()
         self.validate()
 
     def validate(self) -> None:
-        """Refuse a threat model or options the attack cannot honour (AwbenchError)."""
+        """Refuse a threat model the attack cannot honour (AwbenchError)."""
 
     def check_model(self, model: nn.Module) -> None:
         """Refuse a model the attack cannot attack (AwbenchError)."""
@@ -96,6 +73,12 @@ class Attack:
     def unit_size(self, batch_size: int) -> int:
         """Examples handed to one `run` call (one resumable unit of work)."""
         return batch_size
+
+    @property
+    def reduced(self) -> str | None:
+        """How this is a cheaper variant than the attack's standard form (then it may be weaker than the
+        attacks in `stronger_than`); None for the standard form."""
+        return None
 
     def run(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> AttackOutput:
         return AttackOutput(self.perturb(model, x, y))
@@ -109,8 +92,12 @@ class Attack:
         return {}
 
     def describe(self) -> dict[str, Any]:
-        """The settings that define this attack's number (written into the summary)."""
-        return {}
+        """The settings that define this attack's number (written into the summary): by default its options."""
+        return asdict(self.options)
+
+    def label(self) -> str:
+        """A few words for the evaluation plan, e.g. 'pgd (20 steps)'."""
+        return self.name
 
 
 _ATTACKS: dict[str, type[Attack]] = {}
@@ -134,13 +121,71 @@ def available_attacks() -> list[str]:
     return sorted(_ATTACKS)
 
 
+def dynamic_model_attacks() -> list[str]:
+    """The attacks every model with a router meets, strongest (most costly) first."""
+    return [cls.name for cls in sorted(_ATTACKS.values(), key=lambda cls: -cls.cost) if cls.added_for_dynamic_models]
+
+
 def attack_class(name: str) -> type[Attack]:
     if name not in _ATTACKS:
         raise UnknownNameError("attack", name, available_attacks())
     return _ATTACKS[name]
 
 
-def create_attack(name: str, threat: ThreatModel, options: AttackOptions | None = None, *,
-                  batch_size: int = 256, seed: int = 0) -> Attack:
-    """The attack `name` for this threat model (options default to AttackOptions())."""
-    return attack_class(name)(threat, options or AttackOptions(), batch_size=batch_size, seed=seed)
+def option_names() -> list[str]:
+    """Every option field of every registered attack (the keywords `evaluate_checkpoint` accepts)."""
+    return sorted({item.name for cls in _ATTACKS.values() for item in fields(cls.Options)})
+
+
+def check_settings(settings: Mapping[str, Any]) -> None:
+    """Refuse a setting that no registered attack has as an option (UnknownNameError)."""
+    known = option_names()
+    for key in settings:
+        if key not in known:
+            raise UnknownNameError("attack option", key, known)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether `value` has the type an options field declares (numbers by kind; list elements unchecked)."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(_fits(value, arg) for arg in typing.get_args(hint))
+    if isinstance(value, bool) or hint is bool:
+        return isinstance(value, bool) and hint is bool
+    kinds = {int: numbers.Integral, float: numbers.Real, type(None): type(None), list: (list, tuple)}
+    return hint is Any or isinstance(value, kinds.get(typing.get_origin(hint) or hint, hint))
+
+
+def options_for(name: str, settings: Mapping[str, Any]) -> Any:
+    """Attack `name`'s options from flat `settings` (the fields it has; None = its default), validated."""
+    options_class = attack_class(name).Options
+    hints = typing.get_type_hints(options_class)
+    given = {item.name: settings[item.name] for item in fields(options_class) if settings.get(item.name) is not None}
+    for key, value in given.items():
+        if not _fits(value, hints[key]):
+            expected = getattr(hints[key], "__name__", str(hints[key]))
+            raise AwbenchError(f"attack option {key} = {value!r} is not of type {expected}")
+    options = options_class(**given)
+    options.validate()
+    return options
+
+
+def create_attack(name: str, threat: ThreatModel, options: Any = None, *, batch_size: int = 256,
+                  seed: int = 0) -> Attack:
+    """The attack `name` for this threat model; `options`: its Options dataclass, or a mapping of settings."""
+    if isinstance(options, Mapping):
+        options = options_for(name, options)
+    return attack_class(name)(threat, options, batch_size=batch_size, seed=seed)
+
+
+def build_attacks(names: list[str], threat: ThreatModel, settings: Mapping[str, Any] | None = None, *,
+                  batch_size: int = 256, seed: int = 0) -> list[Attack]:
+    """Attack objects for `names` (duplicates dropped), each taking its own options from `settings`."""
+    settings = dict(settings or {})
+    check_settings(settings)
+    return [create_attack(name, threat, settings, batch_size=batch_size, seed=seed) for name in dict.fromkeys(names)]
+
+
+def require_positive(name: str, value: Any) -> None:
+    """An integer option that must be at least 1 (its CLI flag named in the message)."""
+    if int(value) < 1:
+        raise AwbenchError(f"--{name.replace('_', '-')} must be at least 1, got {value}")

@@ -3,24 +3,40 @@
 C&W minimises the L2 norm of a perturbation that fools the model. We report (a) success at --eps: the
 perturbation found is clipped to the eps-ball (foolbox's own clipping) and the model judged on that, and
 (b) the median L2 norm of the perturbations found (over attacked samples where one was found).
-Settings: cw_l2_steps Adam steps per binary-search step, cw_l2_binary_search_steps, cw_l2_stepsize.
+Options (CarliniWagnerL2Options): cw_l2_steps Adam steps per binary-search step, cw_l2_binary_search_steps,
+cw_l2_stepsize (prefixed: they share the keyword namespace of `evaluate_checkpoint` with PGD's `steps`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from awbench.attacks.base import Attack, AttackOutput, register_attack
+from awbench.attacks.base import Attack, AttackOutput, register_attack, require_positive
 from awbench.errors import AwbenchError
 from awbench.threat import Norm
+
+
+@dataclass(frozen=True)
+class CarliniWagnerL2Options:
+    cw_l2_steps: int = 100  # Adam steps per binary-search step
+    cw_l2_binary_search_steps: int = 5
+    cw_l2_stepsize: float = 0.01  # Adam learning rate
+
+    def validate(self) -> None:
+        require_positive("cw_l2_steps", self.cw_l2_steps)
+        require_positive("cw_l2_binary_search_steps", self.cw_l2_binary_search_steps)
 
 
 @register_attack("cw-l2", cost=500)
 class CarliniWagnerL2(Attack):
     """foolbox L2CarliniWagnerAttack; success at eps and the median L2 norm found."""
+
+    Options = CarliniWagnerL2Options
+    options: CarliniWagnerL2Options
 
     def validate(self) -> None:
         if self.threat.norm is not Norm.L2:

@@ -12,13 +12,15 @@ the attack is never weaker than plain PGD (which reports the last iterate only) 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from awbench.attacks.base import Attack, register_attack
+from awbench.attacks.base import Attack, register_attack, require_positive
+from awbench.errors import AwbenchError
 from awbench.threat import Norm
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (logits, labels) -> per-sample loss
@@ -144,9 +146,28 @@ def default_step_size(eps: float, steps: int) -> float:
     return max(eps / 4, 2.5 * eps / max(steps, 1))
 
 
+@dataclass(frozen=True)
+class PGDOptions:
+    """The knobs of the PGD-based attacks (pgd, cw, adaptive)."""
+
+    steps: int = 20  # gradient steps per restart
+    step_size: float | None = None  # None: default_step_size(eps, steps)
+    restarts: int = 1
+    random_start: bool = True
+    early_stop: bool = True  # a sample stops at its first fooling iterate (never weaker, see the module)
+
+    def validate(self) -> None:
+        require_positive("steps", self.steps)
+        require_positive("restarts", self.restarts)
+        if self.step_size is not None and not 0 < float(self.step_size) <= 1:
+            raise AwbenchError(f"--step-size must lie in (0, 1], got {self.step_size}")
+
+
 class GradientAttack(Attack):
     """Shared by the PGD-based attacks: their options and the settings written into the summary."""
 
+    Options = PGDOptions
+    options: PGDOptions
     loss: str = "ce"
 
     @property
@@ -164,6 +185,11 @@ class GradientAttack(Attack):
         options = self.options
         return {"steps": options.steps, "step_size": self.step_size, "restarts": options.restarts,
                 "random_start": options.random_start, "early_stop": options.early_stop, "loss": self.loss}
+
+    def label(self) -> str:
+        steps, restarts = int(self.options.steps), int(self.options.restarts)
+        repeated = f" x {restarts} restarts" if restarts > 1 else ""
+        return f"{self.name} ({steps} step{'s' if steps != 1 else ''}{repeated})"
 
 
 @register_attack("pgd", cost=20)

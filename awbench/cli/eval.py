@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,6 +58,10 @@ def eval_command(
     version: Annotated[str, typer.Option(help="autoattack: standard | plus | rand")] = "standard",
     beta: Annotated[float, typer.Option(help="adaptive: weight of its router hinge.")] = 1.0,
     chunk_size: Annotated[int | None, typer.Option(help="autoattack: examples per resumable chunk.")] = None,
+    attack_option: Annotated[list[str] | None, typer.Option(
+        metavar="FIELD=VALUE",
+        help="Any option of the asked attacks as FIELD=VALUE (a JSON value or text), e.g. cw_l2_steps=50; "
+             "repeat; overrides the flag of the same name. Each attack takes the fields of its own options.")] = None,
     amp: Annotated[bool, typer.Option(
         help="Attacks differentiate under bf16 autocast (faster on GPUs); clean predictions and the judging of "
              "adversarial examples stay fp32. A check first compares fp32 and bf16 PGD accuracy on a slice.")] = False,
@@ -103,12 +107,14 @@ def eval_command(
                                  else "give CHECKPOINT or --model, not both")
     reference = checkpoint if model is None else model
     evaluate = eps_sweep.evaluate_eps_sweep if eps_sweep.is_eps_list(eps) else evaluate_checkpoint
+    flags = {"steps": steps, "step_size": parse_eps(step_size, name="step-size") if step_size is not None else None,
+             "restarts": restarts, "random_start": random_start, "early_stop": early_stop, "version": version,
+             "beta": beta, "aa_chunk_size": chunk_size}
     summary = evaluate(
         reference, attacks=attack or ["pgd"], eps=eps, norm=norm, n_examples=n_examples, batch_size=batch_size,
-        data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade, steps=steps,
-        step_size=parse_eps(step_size, name="step-size") if step_size is not None else None, restarts=restarts,
-        random_start=random_start, early_stop=early_stop, version=version, beta=beta, aa_chunk_size=chunk_size,
-        amp=amp, compile=compile, allow_factory=True,  # a factory named on this command line may run
+        data_dir=data_dir, seed=seed, device=device, out=out, cascade=cascade,
+        **_with_attack_options(flags, attack_option or []), amp=amp, compile=compile,
+        allow_factory=True,  # a factory named on this command line may run
         pin_signal=pin_signal, dynamic_defaults=adaptive,
         model_options=ModelOptions(weights=weights, mean=parse_floats(mean, "mean"), std=parse_floats(std, "std"),
                                    normalized_inside=normalized_inside, num_classes=num_classes, dataset=dataset,
@@ -126,3 +132,22 @@ def eval_command(
     if failed:
         typer.echo(f"error: self-check failed: {', '.join(failed)} (see {summary['out']}/summary.json)", err=True)
         raise typer.Exit(1)
+
+
+def _with_attack_options(flags: dict[str, Any], pairs: list[str]) -> dict[str, Any]:
+    """`flags` overridden by each --attack-option FIELD=VALUE (VALUE read as JSON, else kept as text); which
+    attack takes which field is decided when the attacks are built (awbench.attacks)."""
+    from awbench.errors import AwbenchError
+
+    settings, given = dict(flags), set()
+    for pair in pairs:
+        field, separator, text = pair.partition("=")
+        field = field.strip().replace("-", "_")
+        if not separator or not field or field in given:
+            raise AwbenchError(f"--attack-option '{pair}' is not FIELD=VALUE (e.g. cw_l2_steps=50) or repeats a field")
+        given.add(field)
+        try:
+            settings[field] = json.loads(text)
+        except ValueError:
+            settings[field] = text
+    return settings

@@ -24,9 +24,9 @@ from rich.markup import escape
 
 from awbench.console import console
 from awbench.errors import AwbenchError
+from awbench.evaluation.record import EvaluationRecord, RecordError, budget, number_or_nan, whole_number_or_none
+from awbench.run_layout import RUN_CONFIG, SUMMARY
 
-RUN_CONFIG = "config.json"
-EVALUATION_SUMMARY = "summary.json"
 ROBUST_PREFIX = "robust_"
 CLEAN_ATTACK = "clean"
 # Usual attacks first, from weakest to strongest; any other attack follows in alphabetical order.
@@ -35,7 +35,6 @@ AW_NET_METHOD = "awnet"
 AW_NET_MODEL_PREFIX = "aw-"
 
 TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
-MAX_EXAMPLES = 10**9  # more examples than any test set holds: a summary claiming more is corrupt
 # Read from newer summaries: the attack set (for grouping and pairing) and the sweep a row is one point of.
 CURVE_COLUMNS = ("curve_kind", "curve_label")
 # Which test data an evaluation used (summary["data"]): its origin, and the files' sha256 when recorded. The
@@ -44,16 +43,6 @@ DATA_COLUMN = "data"
 # Attacks that do not make two attack sets differ: `adaptive` runs only on dynamic models (a static model
 # has no router to attack), `clean` is no attack.
 ATTACKS_IGNORED_IN_SETS = ("adaptive", CLEAN_ATTACK)
-
-
-@dataclass
-class RunFolder:
-    """A training run: its folder and the fields of its config.json that the table shows."""
-
-    folder: Path
-    name: str
-    config: dict[str, Any]
-    evaluated: bool = False
 
 
 @dataclass
@@ -89,22 +78,20 @@ def collect_runs(runs_dir: str | Path) -> Collection:
         raise AwbenchError(f"{root} is not a folder; give the folder that holds the run folders (e.g. runs/)")
     warnings: list[str] = []
     config_paths, summary_paths = _find_json_files(root)
-    runs = {}
+    runs: dict[Path, dict[str, Any]] = {}  # run folder -> its config.json; the folder names the run
     for path in config_paths:
-        run = _read_run(path, warnings)
-        if run is not None:
-            runs[run.folder] = run
-    rows = []
+        config = _read_run_config(path, warnings)
+        if config is not None:
+            runs[path.parent.resolve()] = config
+    rows, evaluated = [], set()
     for path in summary_paths:
-        row = _read_evaluation(path, root, runs, warnings)
+        row = _read_evaluation(path, root, runs, evaluated, warnings)
         if row is not None:
             rows.append(row)
-    rows += [_unevaluated_row(run) for run in runs.values() if not run.evaluated]
+    rows += [_unevaluated_row(folder.name, config) for folder, config in runs.items() if folder not in evaluated]
     if not rows:
         skipped = f"; {len(warnings)} file(s) skipped, see the warnings above" if warnings else ""
-        raise AwbenchError(
-            f"no training runs ({RUN_CONFIG}) or evaluations ({EVALUATION_SUMMARY}) found under {root}{skipped}"
-        )
+        raise AwbenchError(f"no training runs ({RUN_CONFIG}) or evaluations ({SUMMARY}) found under {root}{skipped}")
     attacks = _ordered_attacks({key for row in rows for key in row.get("robust", {})})
     return Collection(frame=_to_frame(rows, attacks), attacks=attacks, warnings=warnings)
 
@@ -116,8 +103,8 @@ def _find_json_files(root: Path) -> tuple[list[Path], list[Path]]:
         subfolders[:] = sorted(name for name in subfolders if not name.startswith((".", "__")))
         if RUN_CONFIG in files:
             configs.append(Path(folder) / RUN_CONFIG)
-        if EVALUATION_SUMMARY in files:
-            summaries.append(Path(folder) / EVALUATION_SUMMARY)
+        if SUMMARY in files:
+            summaries.append(Path(folder) / SUMMARY)
     return configs, summaries
 
 
@@ -139,76 +126,34 @@ def _read_json(path: Path, warnings: list[str]) -> dict[str, Any] | None:
     return payload
 
 
-def _read_run(path: Path, warnings: list[str]) -> RunFolder | None:
+def _read_run_config(path: Path, warnings: list[str]) -> dict[str, Any] | None:
     config = _read_json(path, warnings)
     if config is None:
         return None
     if not any(isinstance(config.get(key), str) for key in ("model", "method")):
         _warn(warnings, f"skipped {path}: not an awbench training config (no 'model' or 'method')")
         return None
-    folder = path.parent.resolve()
-    # The folder name is unique within the tree; config["name"] may be stale after a rename or a copy.
-    return RunFolder(folder=folder, name=folder.name, config=config)
+    return config  # the run is named by its folder: config["name"] may be stale after a rename or a copy
 
 
-def _fraction(value: Any, what: str, path: Path, warnings: list[str]) -> float:
-    """An accuracy as a float in [0, 1], or NaN (with a warning) if it is anything else."""
-    if value is None:
-        return math.nan
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        _warn(warnings, f"{path}: ignored {what} = {value!r} (expected a fraction in [0, 1])")
-        return math.nan
-    return float(value)
-
-
-def _example_count(value: Any, path: Path, warnings: list[str]) -> int | None:
-    """A number of evaluated examples (a whole number in 1..MAX_EXAMPLES), or None (with a warning)."""
-    if value is None:
+def _read_evaluation(path: Path, root: Path, runs: dict[Path, dict[str, Any]], evaluated: set[Path],
+                     warnings: list[str]) -> dict[str, Any] | None:
+    payload = _read_json(path, warnings)
+    if payload is None:
         return None
-    count = _whole_number_or_none(value)
-    if count is None or not 1 <= count <= MAX_EXAMPLES:
-        _warn(warnings, f"{path}: ignored n_examples = {value!r:.40} (expected a whole number in 1..{MAX_EXAMPLES:,})")
+    try:
+        record = EvaluationRecord.from_json(payload, source=str(path), warn=lambda text: _warn(warnings, text))
+    except RecordError as error:
+        _warn(warnings, f"skipped {path}: {error}")
         return None
-    return count
-
-
-def _budget(value: Any, path: Path, warnings: list[str]) -> float:
-    """An attack budget eps (a finite number >= 0), or NaN (with a warning if it is anything else)."""
-    if value is None:
-        return math.nan
-    number = _number_or_nan(value)
-    if not 0.0 <= number < math.inf:
-        _warn(warnings, f"{path}: ignored eps = {value!r:.40} (expected a finite number >= 0)")
-        return math.nan
-    return number
-
-
-def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnings: list[str]) -> dict[str, Any] | None:
-    summary = _read_json(path, warnings)
-    if summary is None:
-        return None
-    robust_payload = summary.get("robust_accuracy")
-    if "clean_accuracy" not in summary and not robust_payload:
-        _warn(warnings, f"skipped {path}: not an awbench evaluation summary (no 'clean_accuracy')")
-        return None
-    if robust_payload is None:
-        robust_payload = {}
-    elif not isinstance(robust_payload, dict):
-        _warn(warnings, f"{path}: ignored 'robust_accuracy' (expected an object of attack: fraction)")
-        robust_payload = {}
-    robust = {
-        str(attack): _fraction(value, f"robust_accuracy[{attack!r}]", path, warnings)
-        for attack, value in robust_payload.items()
-    }
-    robust = {attack: value for attack, value in robust.items() if not math.isnan(value)}
+    robust = dict(record.robust_accuracy)
     # The `clean` pseudo-attack (no perturbation) measures clean accuracy, not robustness.
     clean_attack = robust.pop(CLEAN_ATTACK, math.nan)
-    clean = _fraction(summary.get("clean_accuracy"), "clean_accuracy", path, warnings)
-    clean = clean_attack if math.isnan(clean) else clean
-    worst = _fraction(summary.get("worst_case_accuracy"), "worst_case_accuracy", path, warnings)
+    clean = clean_attack if math.isnan(record.clean_accuracy) else record.clean_accuracy
+    worst = record.worst_case_accuracy
     if not robust:  # only the clean pseudo-attack ran (its "worst case" is the clean accuracy): no robustness
         worst = math.nan
-    elif summary.get("cascade") is True:
+    elif record.cascade is True:
         # Each attack met only the survivors of the previous ones: its number is not comparable with the
         # same attack's in other evaluations; the worst case is.
         _warn(warnings, f"{path}: a --cascade evaluation; its per-attack accuracies mean 'after the cascade' "
@@ -218,30 +163,36 @@ def _read_evaluation(path: Path, root: Path, runs: dict[Path, RunFolder], warnin
         # An upper bound of the per-sample worst case, which the summary should have held; say so.
         worst = min(robust.values())
         _warn(warnings, f"{path}: no worst_case_accuracy; used the lowest attack accuracy ({worst:.4f})")
-    run = _owning_run(path.parent.resolve(), summary.get("checkpoint"), root, runs)
-    config = run.config if run is not None else {}
-    if run is not None:
-        run.evaluated = True
-    model = summary.get("model", config.get("model"))
-    method = summary.get("method", config.get("method"))
+    folder = _owning_run(path.parent.resolve(), record.checkpoint, root, runs)
+    config = runs[folder] if folder is not None else {}
+    if folder is not None:
+        evaluated.add(folder)
+    model = _own_or_config(payload, config, "model")
+    method = _own_or_config(payload, config, "method")
+    eps = record.eps if "eps" in payload else budget(config.get("eps"), str(path), lambda text: _warn(warnings, text))
     return {
-        "run": run.name if run is not None else _unlinked_run_name(path, summary),
+        "run": folder.name if folder is not None else _unlinked_run_name(path, record),
         "model": model,
         "method": method,
-        "dataset": summary.get("dataset", config.get("dataset")),
-        "norm": summary.get("norm", config.get("norm")),
-        "eps": _budget(summary.get("eps", config.get("eps")), path, warnings),
-        "n_examples": _example_count(summary.get("n_examples"), path, warnings),
+        "dataset": _own_or_config(payload, config, "dataset"),
+        "norm": _own_or_config(payload, config, "norm"),
+        "eps": eps,
+        "n_examples": record.n_examples,
         "clean_accuracy": clean,
         "robust": robust,
         "worst_case_accuracy": worst,
-        "aw_net": is_aw_net(model, method, summary.get("dynamic")),
-        "checks": _unpassed_checks(summary.get("checks")),
+        "aw_net": is_aw_net(model, method, record.dynamic),
+        "checks": _unpassed_checks(record.checks),
         "evaluation": _relative(path.parent, root),
-        "attack_set": _attack_set(summary.get("attacks"), robust),
-        DATA_COLUMN: data_identity(summary.get("data")),
-        **_curve(summary.get("curve")),
+        "attack_set": _attack_set(record.attacks, robust),
+        DATA_COLUMN: data_identity(record.data),
+        **_curve(record.curve),
     }
+
+
+def _own_or_config(payload: dict[str, Any], config: dict[str, Any], key: str) -> Any:
+    """The summary's own value (even null), else the run config's."""
+    return payload[key] if key in payload else config.get(key)
 
 
 def data_identity(record: Any) -> str | None:
@@ -269,14 +220,15 @@ def _curve(curve: Any) -> dict[str, Any]:
     if not isinstance(curve, dict) or not isinstance(curve.get("kind"), str):
         return {"curve_kind": None, "curve_label": None, "curve_value": math.nan}
     label = curve.get("label") if isinstance(curve.get("label"), str) else curve["kind"]
-    return {"curve_kind": curve["kind"], "curve_label": label, "curve_value": _number_or_nan(curve.get("value"))}
+    return {"curve_kind": curve["kind"], "curve_label": label, "curve_value": number_or_nan(curve.get("value"))}
 
 
-def _owning_run(folder: Path, checkpoint: Any, root: Path, runs: dict[Path, RunFolder]) -> RunFolder | None:
+def _owning_run(folder: Path, checkpoint: Any, root: Path, runs: dict[Path, dict[str, Any]]) -> Path | None:
+    """The run folder an evaluation belongs to: its nearest ancestor run, else its checkpoint's run folder."""
     stop = root.resolve()
     for candidate in (folder, *folder.parents):
         if candidate in runs:
-            return runs[candidate]
+            return candidate
         if candidate == stop:
             break
     if isinstance(checkpoint, str) and checkpoint:
@@ -285,14 +237,14 @@ def _owning_run(folder: Path, checkpoint: Any, root: Path, runs: dict[Path, RunF
         for candidate in candidates:
             run_folder = candidate.parent.resolve()
             if run_folder in runs:
-                return runs[run_folder]
+                return run_folder
     return None
 
 
-def _unlinked_run_name(path: Path, summary: dict[str, Any]) -> str:
-    if isinstance(summary.get("run"), str) and summary["run"]:
-        return summary["run"]
-    checkpoint = summary.get("checkpoint")
+def _unlinked_run_name(path: Path, record: EvaluationRecord) -> str:
+    if isinstance(record.run, str) and record.run:
+        return record.run
+    checkpoint = record.checkpoint
     if isinstance(checkpoint, str) and checkpoint:
         checkpoint_path = Path(checkpoint)
         # runs/<name>/best.pt names the run by its folder; a zoo checkpoint by its file name.
@@ -302,22 +254,15 @@ def _unlinked_run_name(path: Path, summary: dict[str, Any]) -> str:
     return path.parent.name
 
 
-def _unpassed_checks(checks: Any) -> str | None:
+def _unpassed_checks(checks: dict[str, Any]) -> str | None:
     """'name: status' for every check that did not pass (a flag is reported, never hidden); None if all passed."""
-    if not isinstance(checks, dict):
-        return None
-    unpassed = [
-        f"{name}: {result.get('status')}"
-        for name, result in checks.items()
-        if isinstance(result, dict) and result.get("status") != "pass"
-    ]
+    unpassed = [f"{name}: {check['status']}" for name, check in checks.items() if check["status"] != "pass"]
     return "; ".join(unpassed) or None
 
 
-def _unevaluated_row(run: RunFolder) -> dict[str, Any]:
-    config = run.config
+def _unevaluated_row(name: str, config: dict[str, Any]) -> dict[str, Any]:
     return {
-        "run": run.name,
+        "run": name,
         "model": config.get("model"),
         "method": config.get("method"),
         "dataset": config.get("dataset"),
@@ -348,24 +293,6 @@ def _ordered_attacks(attacks: set[str]) -> list[str]:
     return known + sorted(attacks - set(known))
 
 
-def _number_or_nan(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return math.nan
-    try:
-        return float(value)
-    except OverflowError:  # an int beyond float's range
-        return math.inf if value > 0 else -math.inf
-
-
-def _whole_number_or_none(value: Any) -> int | None:
-    """`value` as an int if it is a whole number that fits the table's 64-bit column; None otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
-        return None
-    return int(value) if abs(value) <= MAX_EXAMPLES else None
-
-
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -374,8 +301,8 @@ def _to_frame(rows: list[dict[str, Any]], attacks: list[str]) -> pd.DataFrame:
     columns: dict[str, Any] = {
         name: pd.array([_text_or_none(row[name]) for row in rows], dtype="str") for name in TEXT_COLUMNS
     }
-    columns["eps"] = pd.array([_number_or_nan(row["eps"]) for row in rows], dtype="float64")
-    columns["n_examples"] = pd.array([_whole_number_or_none(row["n_examples"]) for row in rows], dtype="Int64")
+    columns["eps"] = pd.array([number_or_nan(row["eps"]) for row in rows], dtype="float64")
+    columns["n_examples"] = pd.array([whole_number_or_none(row["n_examples"]) for row in rows], dtype="Int64")
     columns["clean_accuracy"] = pd.array([row["clean_accuracy"] for row in rows], dtype="float64")
     for attack in attacks:
         values = [row["robust"].get(attack, math.nan) for row in rows]

@@ -21,9 +21,9 @@ import pandas as pd
 
 from awbench.compare.collect import ROBUST_PREFIX
 from awbench.compare.pareto import failed_checks
+from awbench.run_layout import PER_SAMPLE
 from awbench.stats import mcnemar_exact, paired_bootstrap_difference, wra_per_example
 
-PER_SAMPLE_FILE = "per_sample.csv"
 ALPHA = 0.05
 PAIR_KEYS = ("dataset", "data", "norm", "eps", "attack_set")
 
@@ -45,7 +45,7 @@ class Outcomes:
 def read_outcomes(folder: Path, robust_column: str) -> Outcomes | None:
     """Outcomes from folder/per_sample.csv; None when it is missing, unreadable or lacks the column."""
     try:
-        frame = pd.read_csv(folder / PER_SAMPLE_FILE)
+        frame = pd.read_csv(folder / PER_SAMPLE)
         clean = (frame["clean_prediction"] == frame["label"]).to_numpy(dtype=bool)
         if robust_column == "worst_case_accuracy":
             robust = frame["survived_all"].to_numpy(dtype=bool)
@@ -105,7 +105,7 @@ def pairwise_table(frame: pd.DataFrame, root: Path, robust_column: str,
         notes.append(f"Not paired with any other evaluation (different examples, threat model or attack set; a "
                      f"difference between those would mix models and examples): {names}.")
     if missing:
-        notes.append(f"No usable {PER_SAMPLE_FILE}, so no paired test: {', '.join(missing)}.")
+        notes.append(f"No usable {PER_SAMPLE}, so no paired test: {', '.join(missing)}.")
     return pd.DataFrame.from_records(records, columns=PAIRWISE_COLUMNS), notes
 
 

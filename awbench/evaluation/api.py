@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from awbench import checkpoint as checkpoints
-from awbench import distributed
-from awbench.attacks import AttackOptions, attack_class, dynamic
+from awbench import distributed, run_layout
+from awbench.attacks import attack_class, available_attacks, build_attacks, check_settings, dynamic, options_for
 from awbench.console import console
 from awbench.data import balanced_subset, check_data_dir, load_dataset
 from awbench.device import resolve_device
 from awbench.errors import AwbenchError, CheckpointError
 from awbench.evaluation import dynamic_models
+from awbench.evaluation.record import EvaluationRecord
 from awbench.evaluation.report import per_sample_frame, versions, write_outputs
-from awbench.evaluation.runner import build_attacks, evaluate_model
+from awbench.evaluation.runner import evaluate_model
 from awbench.locks import lock_folder
 from awbench.models import ModelOptions, is_foreign
 from awbench.models.checks import output_checks
@@ -37,19 +37,14 @@ def default_out(checkpoint_path: Path) -> Path:
         run_folder = Path("runs") / re.sub(r"[^\w.-]+", "-", str(checkpoint_path)).strip("-")
     else:
         run_folder = checkpoint_path if checkpoint_path.is_dir() else checkpoint_path.parent
-    base = run_folder / f"eval-{datetime.now():%Y%m%d-%H%M%S}"
-    out, counter = base, 1
-    while out.exists():
-        counter += 1
-        out = base.with_name(f"{base.name}-{counter}")
-    return out
+    return run_layout.new_evaluation_folder(run_folder)
 
 
-def _threat(eps: float | str | None, norm: str | Norm | None, metadata: dict[str, Any]) -> ThreatModel:
+def _threat(eps: float | None, norm: Norm | None, metadata: dict[str, Any]) -> ThreatModel:
     """Given values, else the checkpoint's training threat model (eps 0, i.e. none: 8/255 Linf, 0.5 L2)."""
-    norm = norm if isinstance(norm, Norm) else Norm.parse(norm if norm is not None else metadata.get("norm") or "Linf")
+    norm = norm or Norm.parse(metadata.get("norm") or "Linf")
     if eps is not None:
-        return ThreatModel(norm, parse_eps(eps))
+        return ThreatModel(norm, eps)
     try:
         trained = float(metadata.get("eps") or 0)
     except (TypeError, ValueError):
@@ -104,17 +99,20 @@ def evaluate_checkpoint(
     Examples: a seeded, class-balanced selection of `n_examples` from the test split of the checkpoint's
     dataset (the same for every model at the same seed and size). `eps`/`norm` default to the
     checkpoint's training threat model. `batch_size` defaults to 256 on CPU, 1024 on CUDA. `attacks`: names
-    from `awbench.attacks.available_attacks()`; an AW-Net gets "adaptive" added. `compile` (opt-in):
+    from `awbench.attacks.available_attacks()`; a model with a router also gets every attack
+    `added_for_dynamic_models` (adaptive, autoattack). `compile` (opt-in):
     torch.compile the model, True for inductor or a backend name; the first batches pay for the
     compilation. `model_options`: weights, normalisation and classes of an `rb:`, `tv:` or factory
     (`file.py:build`) model, which also get the foreign-model checks; a factory runs only with
-    `allow_factory=True` (the user named it for this call). `attack_options`: fields of
-    `awbench.attacks.AttackOptions` (steps, step_size, restarts, random_start, version, aa_attacks,
-    aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...).
+    `allow_factory=True` (the user named it for this call). `attack_options`: option fields of the
+    attacks (`awbench.attacks.option_names()`: steps, step_size, restarts, random_start, early_stop, version,
+    aa_attacks, aa_iterations, aa_chunk_size, beta, cw_l2_steps, ...); each attack takes those of its own
+    `Options` dataclass.
 
     Writes into `out` (default: `<run folder>/eval-<timestamp>`) summary.json, per_sample.csv and
     eval_state.json; evaluating again into the same `out` resumes, skipping finished units. Returns the
-    summary dict: checkpoint, model, method, run, dataset, split, n_examples, norm, eps, seed, device,
+    summary dict (EvaluationRecord.to_json()): checkpoint, model, method, run, dataset, split, n_examples,
+    norm, eps, seed, device,
     versions, clean_accuracy, robust_accuracy {attack: fraction}, worst_case_accuracy, seconds {attack: s},
     checks {name: {status: pass|fail|flag, detail}}, dynamic, amp, compiled, cascade, per_attack_accuracy_means,
     details, attacks, out. Raises AwbenchError (one-line message) on bad input.
@@ -131,23 +129,24 @@ def evaluate_checkpoint(
         raise AwbenchError(f"--n-examples must be at least 1, got {n_examples}")
     if batch_size is not None and int(batch_size) < 1:
         raise AwbenchError(f"--batch-size must be at least 1, got {batch_size}")
-    if eps is not None:
-        parse_eps(eps)
-    if norm is not None and not isinstance(norm, Norm):
-        Norm.parse(norm)
+    eps_value = parse_eps(eps) if eps is not None else None
+    norm_value = norm if isinstance(norm, Norm) or norm is None else Norm.parse(norm)
     check_data_dir(data_dir)
     if pin_signal is not None:
         pin_signal = dynamic.check_pin_signal(pin_signal)
-    options = AttackOptions.from_kwargs(**attack_options)
+    check_settings(attack_options)
+    for name in available_attacks():  # every option value checked now, before anything loads
+        options_for(name, attack_options)
     world, torch_device = distributed.setup(resolve_device(device))  # under torchrun: shard the work
     batch_size = int(batch_size or DEFAULT_BATCH_SIZE["cuda" if torch_device.type == "cuda" else "cpu"])
 
     model, metadata = checkpoints.load(checkpoint, torch_device, model_options, allow_factory=allow_factory)
-    threat = _threat(eps, norm, metadata)
+    threat = _threat(eps_value, norm_value, metadata)
     if pin_signal is not None:
         model = dynamic.pin(model, pin_signal)
-    attack_objects = build_attacks(attacks, threat, options, batch_size=batch_size, seed=seed)
-    for attack in attack_objects:
+    names = dynamic_models.with_dynamic_defaults(attacks, model, enabled=dynamic_defaults)
+    attack_objects = build_attacks(names, threat, attack_options, batch_size=batch_size, seed=seed)
+    for attack in attack_objects:  # refused before any work (evaluate_model trusts its attacks to fit the model)
         attack.check_model(model)
     if not metadata.get("dataset"):
         raise CheckpointError(f"{metadata['checkpoint_path']} does not name the dataset it was trained on")
@@ -164,35 +163,31 @@ def evaluate_checkpoint(
     # Rank 0 alone writes, so it alone locks: a second evaluation into the same folder is refused.
     with lock_folder(out_path, "evaluation", enabled=world.is_main):  # a refused evaluation prints no plan
         if show_progress and world.is_main:
-            print_evaluation_plan(metadata, data, int(n_examples), attack_objects, options, threat, torch_device,
-                                  batch_size, model, dynamic_defaults)
+            print_evaluation_plan(metadata, data, int(n_examples), attack_objects, threat, torch_device,
+                                  batch_size, attacks, dynamic=dynamic.router_of(model) is not None)
         try:
-            results = evaluate_model(model, x, y, attacks=attack_objects, options=options, threat=threat,
-                                     batch_size=batch_size, seed=seed, device=torch_device, cascade=cascade,
+            results = evaluate_model(model, x, y, attack_objects, device=torch_device, cascade=cascade,
                                      out=out_path, show_progress=show_progress, world=world, amp=amp,
                                      compile=compile, attack_only=attack_only,
-                                     model_identity=model_identity(metadata), dynamic_defaults=dynamic_defaults)
+                                     model_identity=model_identity(metadata))
         except KeyboardInterrupt:
             console.print(f"[yellow]interrupted:[/] finished work is kept in {out_path}; evaluate again with "
                           f"--out {out_path} to resume")
             raise
         per_sample = results.pop("per_sample")
         results["checks"] = {**model_checks, **results["checks"]}
-        summary = {
-            "checkpoint": metadata["checkpoint_path"], "model": metadata["architecture"],
-            "method": metadata.get("method"), "run": metadata.get("run"), "dataset": data.name.value,
-            "split": "test", "n_examples": results.pop("n_examples"), **capped, "norm": threat.norm.value,
-            "eps": threat.eps, "seed": seed, "device": str(torch_device), "batch_size": batch_size,
-            "versions": versions(), "data": data.select(indices).provenance(),
-            "clean_accuracy": results.pop("clean_accuracy"),
-            "robust_accuracy": results.pop("robust_accuracy"),
-            "worst_case_accuracy": results.pop("worst_case_accuracy"), **results, "out": str(out_path),
-            **({"source": metadata["source"]} if "source" in metadata else {}), "pin_signal": pin_signal,
-        }
-        if pin_signal is not None:
-            summary["curve"] = dynamic_models.curve_point(pin_signal, dynamic_models.curve_label(metadata))
-        summary["intervals"] = accuracy_intervals(summary)  # Wilson 95% of clean, each attack, worst case
+        record = EvaluationRecord(
+            checkpoint=metadata["checkpoint_path"], model=metadata["architecture"], method=metadata.get("method"),
+            run=metadata.get("run"), dataset=data.name.value, split="test", **capped, norm=threat.norm.value,
+            eps=threat.eps, seed=seed, device=str(torch_device), batch_size=batch_size, versions=versions(),
+            data=data.select(indices).provenance(), **results, out=str(out_path), source=metadata.get("source"),
+            pin_signal=pin_signal,
+            curve=(dynamic_models.curve_point(pin_signal, dynamic_models.curve_label(metadata))
+                   if pin_signal is not None else None),
+        )
+        record.intervals = accuracy_intervals(record.to_json())  # Wilson 95% of clean, each attack, worst case
+        summary = record.to_json()
         if world.is_main:
-            write_outputs(out_path, summary, per_sample_frame(indices.tolist(), per_sample, summary["attacks"]))
+            write_outputs(out_path, record, per_sample_frame(indices.tolist(), per_sample, record.attacks))
     distributed.barrier(world)
     return summary

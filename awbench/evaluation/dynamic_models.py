@@ -21,49 +21,50 @@ from typing import Any
 import torch
 from torch import nn
 
-from awbench.attacks import Attack, AttackOptions, create_attack, dynamic
+from awbench.attacks import Attack, dynamic, dynamic_model_attacks
 from awbench.evaluation import checks as checks_module
-from awbench.threat import ThreatModel
+from awbench.run_layout import pinned_folder
 
-DYNAMIC_DEFAULT_ATTACKS = ("autoattack", "adaptive")
 REGIMES = {"clean": 0.0, "adversarial": 1.0}
 CURVE_KIND = "pin_signal"
 
 
-def with_dynamic_defaults(attacks: list[Attack], model: nn.Module, *, enabled: bool, threat: ThreatModel,
-                          options: AttackOptions, batch_size: int,
-                          seed: int) -> tuple[list[Attack], dict[str, str] | None]:
-    """The attack list for `model` and the `dynamic_attack_set` check (None for a model without a router)."""
+def attack_set_check(attacks: list[Attack], model: nn.Module) -> dict[str, str] | None:
+    """The `dynamic_attack_set` check: did a model with a router meet every attack it must (None: no router)?"""
     if dynamic.router_of(model) is None:
-        return list(attacks), None
-    attacks = list(attacks)
+        return None
     names = [attack.name for attack in attacks]
-    if enabled:
-        attacks += [create_attack(name, threat, options, batch_size=batch_size, seed=seed)
-                    for name in DYNAMIC_DEFAULT_ATTACKS if name not in names]
-    missing = [name for name in DYNAMIC_DEFAULT_ATTACKS if name not in [attack.name for attack in attacks]]
+    missing = [name for name in dynamic_model_attacks() if name not in names]
     if missing:
-        return attacks, checks_module.check(
+        return checks_module.check(
             "flag", f"incomplete for a dynamic model: {' and '.join(missing)} did not run (--no-adaptive); "
                     "the worst case may overstate robustness")
-    return attacks, checks_module.check("pass", "the adaptive suite and AutoAttack ran on the dynamic model")
+    return checks_module.check("pass", "the adaptive suite and AutoAttack ran on the dynamic model")
+
+
+def with_dynamic_defaults(names: list[str], model: nn.Module, *, enabled: bool) -> list[str]:
+    """`names` plus, for a model with a router (unless not `enabled`), every attack it must meet."""
+    if not enabled or dynamic.router_of(model) is None:
+        return list(names)
+    return list(names) + [name for name in dynamic_model_attacks() if name not in names]
 
 
 def regime_bounds(evaluate: Callable[..., dict[str, Any]], model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
-                  attacks: list[Attack], adaptive_summary: dict[str, Any] | None, out: Path | None,
+                  attacks: list[Attack], details: dict[str, Any], out: Path | None,
                   **settings: Any) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """(summary["regime_bounds"], checks to merge) from `evaluate` (evaluate_model) on the pinned networks.
 
-    Each pinned evaluation keeps its own resumable state in `out/pinned-r<r>`.
+    Each pinned evaluation keeps its own resumable state in `out/pinned-r<r>`. An attack on the router itself
+    (`needs_router`) is left out: a pinned network has none; its `details` give the routed shares.
     """
-    pinned_attacks = [attack for attack in attacks if attack.name != "adaptive"]
+    pinned_attacks = [attack for attack in attacks if not attack.needs_router]
     bounds: dict[str, Any] = {"attacks": [attack.name for attack in pinned_attacks], "pinned": {}}
     merged_checks: dict[str, dict[str, str]] = {}
     for regime, value in REGIMES.items():
-        folder = None if out is None else out / f"pinned-r{value:g}"
+        folder = None if out is None else pinned_folder(out, value)
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
-        results = evaluate(dynamic.pin(model, value), x, y, attacks=pinned_attacks, out=folder, **settings)
+        results = evaluate(dynamic.pin(model, value), x, y, pinned_attacks, out=folder, **settings)
         bounds["pinned"][regime] = {
             "pin_signal": value, "clean_accuracy": results["clean_accuracy"],
             "robust_accuracy": results["robust_accuracy"], "worst_case_accuracy": results["worst_case_accuracy"],
@@ -72,8 +73,9 @@ def regime_bounds(evaluate: Callable[..., dict[str, Any]], model: nn.Module, x: 
         for name, result in results["checks"].items():
             if result["status"] != "pass":
                 merged_checks[f"pinned r={value:g}: {name}"] = result
-    if adaptive_summary:
-        bounds["adaptive_successes_routed"] = adaptive_summary.get("successes_routed")
+    routed = [details[attack.name] for attack in attacks if attack.needs_router and details.get(attack.name)]
+    if routed:
+        bounds["adaptive_successes_routed"] = routed[0].get("successes_routed")
     return bounds, merged_checks
 
 

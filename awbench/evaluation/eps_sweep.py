@@ -41,10 +41,10 @@ from awbench.console import console
 from awbench.errors import AwbenchError
 from awbench.evaluation import checks as checks_module
 from awbench.evaluation.api import default_out, evaluate_checkpoint
-from awbench.evaluation.report import PER_SAMPLE_FILE, rewrite_summary
+from awbench.evaluation.report import rewrite_summary
+from awbench.run_layout import PER_SAMPLE, SWEEP
 from awbench.threat import parse_eps
 
-SWEEP_FILE = "sweep.json"
 UNBOUNDED_LINF_EPS = 0.5  # every pixel may move half-way: any image can be turned into mid-grey
 RECHECK_EXAMPLES = 8  # examples broken at the previous budget that each attack meets again at the next one
 STALL_MIN = 10  # survivors an attack must meet before "it broke none of them" is worth a flag
@@ -132,7 +132,7 @@ def stalled_check(attack: str, attacked: int, broken: int, eps: float,
 
 def _per_sample(folder: Path) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """(clean_correct, {attack: survived}) from a budget's per_sample.csv."""
-    frame = pd.read_csv(folder / PER_SAMPLE_FILE)
+    frame = pd.read_csv(folder / PER_SAMPLE)
     correct = torch.tensor((frame["label"] == frame["clean_prediction"]).to_numpy(dtype=bool))
     return correct, {name[len("survived_"):]: torch.tensor(frame[name].to_numpy(dtype=bool))
                      for name in frame.columns if name.startswith("survived_") and name != "survived_all"}
@@ -204,7 +204,7 @@ def evaluate_eps_sweep(checkpoint: str | Path, *, eps: str | list[float], out: s
     } for summary in summaries])
     checks = {}
     for summary, found in zip(summaries, sweep_checks, strict=True):
-        summary["eps_sweep"] = {"eps": budgets, "reuse": REUSE_NOTE, "sweep_file": str(root / SWEEP_FILE)}
+        summary["eps_sweep"] = {"eps": budgets, "reuse": REUSE_NOTE, "sweep_file": str(root / SWEEP)}
         summary["checks"].update(found)  # own keys: the runner's checks (large_eps_breaks_all...) stay as they are
         checks.update({f"{Path(summary['out']).name}/{name}": check for name, check in found.items()})
         rewrite_summary(summary)
@@ -212,7 +212,7 @@ def evaluate_eps_sweep(checkpoint: str | Path, *, eps: str | list[float], out: s
               "table": table.to_dict(orient="records"), "checks": checks,
               "folders": [summary["out"] for summary in summaries]}
     text = json.dumps(record, indent=2)
-    atomic_write(root / SWEEP_FILE, lambda handle: handle.write(text.encode()))
+    atomic_write(root / SWEEP, lambda handle: handle.write(text.encode()))
     return {"out": str(root), "eps": budgets, "table": record["table"], "checks": checks, "summaries": summaries}
 
 
@@ -234,7 +234,7 @@ def print_sweep(result: dict[str, Any]) -> None:
     console.print(table)
     for name, check in result["checks"].items():
         console.print(f"{name}: {check['status']} ({check['detail']})", soft_wrap=True)
-    console.print(f"results in {result['out']} (one folder per eps, {SWEEP_FILE})")
+    console.print(f"results in {result['out']} (one folder per eps, {SWEEP})")
 
 
 def failed_sweep_checks(result: dict[str, Any]) -> list[str]:

@@ -10,10 +10,13 @@ bf16 gradients on a slice of clean-correct examples, and says how many differ.
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import torch
 from torch import nn
 
-from awbench.attacks import AttackOptions, create_attack
+from awbench.attacks import create_attack
+from awbench.attacks.pgd import PGDOptions
 from awbench.evaluation import checks as checks_module
 from awbench.evaluation.judging import judged_attack, on_device
 from awbench.threat import ThreatModel
@@ -35,7 +38,7 @@ class AutocastModel(nn.Module):
 
 
 def amp_check(fp32_model: nn.Module, amp_model: nn.Module, x: torch.Tensor, y: torch.Tensor, threat: ThreatModel,
-              options: AttackOptions, device: torch.device, seed: int) -> dict[str, str]:
+              options: PGDOptions | None, device: torch.device, seed: int) -> dict[str, str]:
     """PGD on the same clean-correct examples, same seed, attacking the fp32 model and the bf16 one, both
     judged in fp32 through the evaluation's path (judged_attack): how many per-sample results differ.
 
@@ -44,9 +47,11 @@ def amp_check(fp32_model: nn.Module, amp_model: nn.Module, x: torch.Tensor, y: t
     if not len(x):
         return checks_module.check("pass", "no clean-correct example to compare fp32 and bf16 on")
     survived, reattacked = [], 0
+    # the user's PGD knobs (those of the first PGD-based attack asked), else PGD's defaults
+    pgd_options = options and PGDOptions(**{item.name: getattr(options, item.name) for item in fields(PGDOptions)})
     xs, ys = on_device(x, device), y.to(device)
     for model in (fp32_model, amp_model):
-        attack = create_attack("pgd", threat, options, batch_size=len(x), seed=seed)
+        attack = create_attack("pgd", threat, pgd_options, batch_size=len(x), seed=seed)
         torch.manual_seed(seed)
         judged = judged_attack(attack, model, fp32_model, xs, ys, reattack_seed=seed + 1)
         survived.append(judged.survived.cpu())

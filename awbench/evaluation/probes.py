@@ -11,9 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from awbench.attacks import AttackOptions, create_attack
+from awbench.attacks import Attack, create_attack
+from awbench.attacks.pgd import PGDOptions
 from awbench.evaluation import checks
 from awbench.evaluation.judging import judged_attack, on_device, predict
+from awbench.evaluation.precision import AMP_SLICE, AutocastModel, amp_check
 from awbench.threat import Norm, ThreatModel
 
 EPS0_SLICE = 32  # examples of the eps=0 PGD check
@@ -58,12 +60,11 @@ def clean_pass_checks(model: nn.Module, x: torch.Tensor, first_logits: torch.Ten
 
 
 def eps0_check(attack_model: nn.Module, judge: nn.Module, x: torch.Tensor, y: torch.Tensor,
-               clean_prediction: torch.Tensor, options: AttackOptions, threat: ThreatModel, device: torch.device,
+               clean_prediction: torch.Tensor, threat: ThreatModel, device: torch.device,
                randomised: bool) -> checks.Check:
     """PGD with eps = 0 (through the same attack and judging path) must reproduce the clean predictions."""
     zero = ThreatModel(threat.norm, 0.0)
-    step_options = AttackOptions(**{**options.to_dict(), "steps": EPS0_STEPS, "restarts": 1, "step_size": 0.01})
-    attack = create_attack("pgd", zero, step_options, batch_size=EPS0_SLICE, seed=0)
+    attack = create_attack("pgd", zero, PGDOptions(steps=EPS0_STEPS, step_size=0.01), batch_size=EPS0_SLICE, seed=0)
     xs, ys = on_device(x[:EPS0_SLICE], device), y[:EPS0_SLICE].to(device)
     judged = judged_attack(attack, attack_model, judge, xs, ys, reattack_seed=0)
     stats = checks.budget_stats(xs, judged.x_adv, zero)
@@ -81,14 +82,13 @@ def eps0_check(attack_model: nn.Module, judge: nn.Module, x: torch.Tensor, y: to
 
 
 def large_eps_check(attack_model: nn.Module, judge: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                    options: AttackOptions, device: torch.device, seed: int, randomised: bool) -> checks.Check:
+                    device: torch.device, seed: int, randomised: bool) -> checks.Check:
     """PGD at Linf eps 0.5 on a slice of clean-correct examples (`x`, `y`) must break nearly all of them."""
     x, y = x[:LARGE_EPS_SLICE], y[:LARGE_EPS_SLICE]
     if not len(y):
         return checks.check("pass", "no clean-correct example to attack with a large budget")
-    large = AttackOptions(**{**options.to_dict(), "steps": LARGE_EPS_STEPS, "restarts": 1, "step_size": None,
-                             "random_start": True, "early_stop": True})
-    attack = create_attack("pgd", ThreatModel(Norm.LINF, LARGE_EPS), large, batch_size=len(y), seed=seed)
+    attack = create_attack("pgd", ThreatModel(Norm.LINF, LARGE_EPS), PGDOptions(steps=LARGE_EPS_STEPS),
+                           batch_size=len(y), seed=seed)
     torch.manual_seed(seed)
     judged = judged_attack(attack, attack_model, judge, on_device(x, device), y.to(device), reattack_seed=seed + 1)
     return checks.large_eps_check(int(judged.survived.sum()), len(y), LARGE_EPS, LARGE_EPS_STEPS, randomised)
@@ -108,3 +108,26 @@ def rejudge_check(judge: nn.Module, audit_x: torch.Tensor, audit_y: torch.Tensor
     changed = (true > wrong) != recorded.cpu()
     tie = (true - wrong).abs() <= checks.BATCH_TOLERANCE * logits.abs().amax(1).clamp_min(1.0)
     return checks.rejudge_check(int((changed & ~tie).sum()), int((changed & tie).sum()), len(recorded), randomised)
+
+
+def model_checks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, clean_prediction: torch.Tensor,
+                 first_logits: torch.Tensor, attacks: list[Attack], *, device: torch.device,
+                 amp: bool) -> tuple[dict[str, checks.Check], nn.Module, bool]:
+    """Every probe of the model before the attacks run. Returns (checks, the model the attacks differentiate:
+    a bf16 copy under `amp`, whether the model is randomised)."""
+    threat, batch_size, seed = attacks[0].threat, attacks[0].batch_size, attacks[0].seed
+    found = clean_pass_checks(model, x, first_logits, batch_size, device)
+    randomised = found["deterministic"]["status"] != "pass"
+    judge = attack_model = model  # the model under test, in fp32, judges every attack
+    correct = torch.nonzero(clean_prediction == y).flatten()
+    if amp:  # attacks differentiate under bf16 autocast from here on, once the check has compared it with fp32
+        attack_model = AutocastModel(model, device.type)
+        pgd_options = next((attack.options for attack in attacks if isinstance(attack.options, PGDOptions)), None)
+        found["amp_matches_fp32"] = amp_check(model, attack_model, x[correct[:AMP_SLICE]], y[correct[:AMP_SLICE]],
+                                              threat, pgd_options, device, seed)
+    found["eps0_pgd_equals_clean"] = eps0_check(attack_model, judge, x, y, clean_prediction, threat, device,
+                                                randomised)
+    sliced = correct[:LARGE_EPS_SLICE]
+    found["large_eps_breaks_all"] = large_eps_check(attack_model, judge, x[sliced], y[sliced], device, seed,
+                                                    randomised)
+    return found, attack_model, randomised

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import platform
 from importlib import metadata as package_metadata
 from pathlib import Path
@@ -13,11 +12,11 @@ import pandas as pd
 from rich.table import Table
 
 from awbench import __version__
-from awbench.checkpoint import atomic_write
 from awbench.console import console, format_eps
+from awbench.evaluation.record import EvaluationRecord
+from awbench.files import atomic_write
+from awbench.run_layout import PER_SAMPLE
 
-SUMMARY_FILE = "summary.json"
-PER_SAMPLE_FILE = "per_sample.csv"
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "flag": "yellow"}
 
 
@@ -42,16 +41,15 @@ def per_sample_frame(indices: list[int], columns: dict[str, list[int]], attacks:
 
 def rewrite_summary(summary: dict[str, Any]) -> None:
     """Write `summary` (amended after its evaluation: a sweep's or a curve's entries) over OUT/summary.json."""
-    text = json.dumps(summary, indent=2)
-    atomic_write(Path(summary["out"]) / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
+    EvaluationRecord.from_json(summary).write(summary["out"])
 
 
-def write_outputs(out: Path, summary: dict[str, Any], frame: pd.DataFrame) -> None:
-    text = json.dumps(summary, indent=2)
-    atomic_write(out / SUMMARY_FILE, lambda handle: handle.write(text.encode()))
+def write_outputs(out: Path, record: EvaluationRecord, frame: pd.DataFrame) -> None:
+    """OUT/summary.json (the record) and OUT/per_sample.csv, each written atomically."""
+    record.write(out)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
-    atomic_write(out / PER_SAMPLE_FILE, lambda handle: handle.write(buffer.getvalue().encode()))
+    atomic_write(Path(out) / PER_SAMPLE, lambda handle: handle.write(buffer.getvalue().encode()))
 
 
 def print_summary(summary: dict[str, Any]) -> None:

@@ -23,8 +23,8 @@ from rich.markup import escape
 from awbench.console import console
 from awbench.errors import AwbenchError
 from awbench.files import atomic_write
+from awbench.run_layout import EVALUATION_STATE
 
-STATE_FILE = "eval_state.json"
 STATE_FORMAT = 1
 
 
@@ -52,7 +52,7 @@ class EvaluationState:
         """The state stored in `folder` (when it matches `fingerprint`), or a fresh one."""
         if folder is None:
             return cls(None, fingerprint)
-        path = Path(folder) / STATE_FILE
+        path = Path(folder) / EVALUATION_STATE
         if not path.is_file():
             return cls(path, fingerprint)
         try:
