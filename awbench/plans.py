@@ -127,11 +127,13 @@ def print_evaluation_plan(metadata: dict[str, Any], data: ImageData, n_examples:
                           dynamic: bool = False) -> None:
     """What an evaluation will do, before it does it: model, data, examples, attacks (those not `asked`
     were added for a dynamic model), budget, device; for a `dynamic` model also its per-regime bounds."""
+    from awbench.attacks import dynamic_model_attacks
     from awbench.evaluation.dynamic_models import REGIMES
 
     names = [a.label() + ("" if a.name in asked else " (added: an AW-Net)") for a in attacks if a.name != "clean"]
     if dynamic:
-        if not any(a.name not in asked for a in attacks):
+        names_run = [a.name for a in attacks]
+        if any(name not in names_run for name in dynamic_model_attacks()):
             names.append("(--no-adaptive: no adaptive suite, no AutoAttack added; the summary is flagged incomplete)")
         pinned = [a.name for a in attacks if a.name != "clean" and not a.needs_router]
         names.append(f"then {' + '.join(pinned)} on the network pinned to r = "

@@ -173,6 +173,7 @@ def create_attack(name: str, threat: ThreatModel, options: Any = None, *, batch_
                   seed: int = 0) -> Attack:
     """The attack `name` for this threat model; `options`: its Options dataclass, or a mapping of settings."""
     if isinstance(options, Mapping):
+        check_settings(options)
         options = options_for(name, options)
     return attack_class(name)(threat, options, batch_size=batch_size, seed=seed)
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from awbench.attacks import Attack, dynamic, dynamic_model_attacks
+from awbench.attacks import Attack, create_attack, dynamic, dynamic_model_attacks
 from awbench.evaluation import checks as checks_module
 from awbench.run_layout import pinned_folder
 
@@ -37,8 +37,8 @@ def attack_set_check(attacks: list[Attack], model: nn.Module) -> dict[str, str] 
     missing = [name for name in dynamic_model_attacks() if name not in names]
     if missing:
         return checks_module.check(
-            "flag", f"incomplete for a dynamic model: {' and '.join(missing)} did not run (--no-adaptive); "
-                    "the worst case may overstate robustness")
+            "flag", f"incomplete for a dynamic model: {' and '.join(missing)} did not run (not asked, and the "
+                    "dynamic defaults were off: --no-adaptive); the worst case may overstate robustness")
     return checks_module.check("pass", "the adaptive suite and AutoAttack ran on the dynamic model")
 
 
@@ -58,6 +58,9 @@ def regime_bounds(evaluate: Callable[..., dict[str, Any]], model: nn.Module, x: 
     (`needs_router`) is left out: a pinned network has none; its `details` give the routed shares.
     """
     pinned_attacks = [attack for attack in attacks if not attack.needs_router]
+    if not pinned_attacks:  # only router attacks were asked: the pinned networks get their clean accuracy
+        first = attacks[0]
+        pinned_attacks = [create_attack("clean", first.threat, batch_size=first.batch_size, seed=first.seed)]
     bounds: dict[str, Any] = {"attacks": [attack.name for attack in pinned_attacks], "pinned": {}}
     merged_checks: dict[str, dict[str, str]] = {}
     for regime, value in REGIMES.items():

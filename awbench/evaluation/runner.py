@@ -94,7 +94,7 @@ def evaluate_model(
     """Core of the evaluation on images `x` (float [0, 1], CPU) and labels `y`; returns the results part of
     the summary plus `per_sample` columns. `evaluate_checkpoint` wraps it with loading and files.
     `attacks` carry the threat model, their options, the batch size and the seed (one of each for all), and
-    accept the model (`Attack.check_model`, which evaluate_checkpoint calls before any work).
+    accept the model (`Attack.check_model`, called here and by evaluate_checkpoint before any work).
     `compile`: torch.compile the model (True: inductor; a string: that backend) before anything runs.
     `attack_only`: {attack: bool mask over x}; an example outside its mask is not attacked and counts as
     broken (the eps sweep: it was broken at a smaller budget). `model_identity`: what built the model beyond its
@@ -102,6 +102,8 @@ def evaluate_model(
     A model with a router gets per-regime bounds, and a flag when an attack it must meet
     (`Attack.added_for_dynamic_models`) is missing (evaluation.dynamic_models)."""
     threat, batch_size, seed = _shared_settings(attacks)
+    for attack in attacks:  # one-line errors before any work (evaluate_checkpoint has checked them too)
+        attack.check_model(model)
     model = model.to(device).eval()
     if uses_channels_last(device):
         model = model.to(memory_format=torch.channels_last)
