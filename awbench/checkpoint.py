@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 import model_zoo
-from awbench import __version__
-from awbench.errors import AwbenchError, CheckpointError
+from awbench import __version__, zoo
+from awbench.errors import USER_ERRORS, CheckpointError
 from awbench.files import atomic_write  # noqa: F401  (imported from here by older code)
 
 FORMAT = "awbench-checkpoint"
@@ -80,9 +80,7 @@ def read(path: str | Path) -> dict[str, Any]:
     sha256-verified first).
     """
     if str(path).startswith("zoo:"):
-        from awbench.zoo import resolve_checkpoint  # late: the zoo module loads checkpoints through this one
-
-        path = resolve_checkpoint(str(path))
+        path = zoo.resolve_checkpoint(str(path))
     path = Path(path)
     if path.is_dir():
         for name in ("best.pt", "checkpoint.pt"):
@@ -157,7 +155,7 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
             std=metadata["std"],
             options=metadata.get("model_options"),
         )
-    except AwbenchError as error:
+    except USER_ERRORS as error:
         raise CheckpointError(f"checkpoint names an architecture this awbench lacks: {error}") from None
     except (TypeError, ValueError, KeyError) as error:  # metadata of the wrong type: "ten" classes, a list...
         raise CheckpointError(f"checkpoint metadata cannot describe a model ({type(error).__name__}: "

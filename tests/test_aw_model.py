@@ -240,14 +240,14 @@ def test_both_designs_are_registered_and_named_for_what_they_are():
 @pytest.mark.parametrize("options", [{"adversarial_rank_fraction": 0.0}, {"adversarial_rank_fraction": 1.5},
                                      {"router_input": "fourier"}, {"router_depth": 3}, {"router_width": 0}])
 def test_bad_aw_options_are_one_line_errors(options):
-    from awbench.errors import AwbenchError
+    from model_zoo.errors import ModelZooError
 
-    with pytest.raises(AwbenchError) as info:
+    with pytest.raises(ModelZooError) as info:
         model_zoo.create("aw-lr-small-cnn", options=options)
     assert "\n" not in str(info.value)
-    with pytest.raises(AwbenchError, match="takes no options"):
+    with pytest.raises(ModelZooError, match="takes no options"):
         model_zoo.create("small-cnn", options={"router_width": 8})
-    with pytest.raises(AwbenchError, match="full two-bank design takes no"):
+    with pytest.raises(ModelZooError, match="full two-bank design takes no"):
         model_zoo.create("aw-small-cnn", options={"adversarial_rank_fraction": 0.5})
 
 

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 import model_zoo
 from awbench import checkpoint
-from awbench.errors import AwbenchError
+from model_zoo.errors import ModelZooError
 from awbench.training.config import TrainConfig
 from awbench.training.loop import metadata_for
 from model_zoo.aw import LowRankAWConv2d, aw_layers, routing
@@ -111,7 +111,7 @@ def test_options_are_recorded_in_the_metadata_and_rebuilt_on_load(tmp_path):
 
 
 def test_bad_options_in_a_config_or_on_the_command_line_are_one_line_errors(run_cli, tmp_path):
-    with pytest.raises(AwbenchError, match="low-rank fraction"):
+    with pytest.raises(ModelZooError, match="low-rank fraction"):
         TrainConfig(model="aw-lr-small-cnn", model_options={"adversarial_rank_fraction": 2.0}).validate()
     for option, value, expected in (("--router-input", "fourier", "unknown router input 'fourier'"),
                                     ("--rank-fraction", "0", "low-rank fraction must lie in (0, 1]")):

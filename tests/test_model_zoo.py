@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 import model_zoo
-from awbench.errors import UnknownNameError
+from model_zoo.errors import UnknownNameError
 
 STATIC = ["small-cnn", "resnet18", "preact-resnet18", "wrn-34-10", "wrn-28-10"]
 

@@ -13,8 +13,8 @@ import pandas as pd
 from rich.table import Table
 
 from awbench import __version__
-from awbench.checkpoint import atomic_write
 from awbench.console import console, format_eps
+from awbench.files import atomic_write
 
 SUMMARY_FILE = "summary.json"
 PER_SAMPLE_FILE = "per_sample.csv"

@@ -40,7 +40,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
 
 def weights_record(path: Path | None) -> dict[str, str | None]:
     """{'weights': absolute path, 'weights_sha256': hex} for summary.json, so a result traces to its file."""
-    from awbench.zoo import sha256_of
+    from awbench.files import sha256_of
 
     if path is None:
         return {"weights": "set by the factory itself", "weights_sha256": None}
