@@ -8,12 +8,12 @@ import torch.nn.functional as F
 
 import model_zoo
 from awbench import checkpoint
-from model_zoo.errors import ModelZooError
 from awbench.training.config import TrainConfig
 from awbench.training.loop import metadata_for
 from model_zoo.aw import LowRankAWConv2d, aw_layers, routing
 from model_zoo.aw.options import migrate_metadata
 from model_zoo.aw.router import high_frequency_residual
+from model_zoo.errors import ModelZooError
 
 META = {"num_classes": 10, "in_channels": 3, "mean": [0.0] * 3, "std": [1.0] * 3}
 

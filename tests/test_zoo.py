@@ -6,8 +6,8 @@ import torch
 import model_zoo
 from awbench import checkpoint, zoo
 from awbench.errors import CheckpointError
-from model_zoo.errors import UnknownNameError
 from model_zoo import manifest
+from model_zoo.errors import UnknownNameError
 
 META = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.0] * 3, "std": [1.0] * 3}
 

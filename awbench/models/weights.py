@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from awbench.checkpoint import load_safely
 from awbench.errors import CheckpointError
+from awbench.safe_load import load_safely
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
