@@ -11,6 +11,8 @@ import pytest
 from awbench.data import load_dataset
 from awbench.errors import DataError
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 
 def _good_npz() -> bytes:
     buffer = io.BytesIO()

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
-from eval_fixtures import CIFAR
+from conftest import CIFAR
 
 import model_zoo
 from awbench.attacks import dynamic
@@ -18,6 +17,8 @@ from awbench.evaluation import evaluate_checkpoint
 from awbench.evaluation.runner import model_fingerprint
 from awbench.evaluation.signal_sweep import parse_values, sweep_signal
 from model_zoo.aw import routing
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 FAST = {"n_examples": 24, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 2,
         "version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 2}

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,7 @@ def imported_names(module: str, path: Path) -> set[str]:
     return names
 
 
+@cache
 def import_graph() -> dict[str, set[str]]:
     """module -> the modules of awbench and model_zoo it imports (the longest known prefix of each name)."""
     graph = {}

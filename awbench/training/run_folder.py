@@ -129,6 +129,13 @@ class RunFolder:
         }
         checkpoint.save(self.checkpoint_path, model, metadata, training_state)
 
+    def epochs_done(self) -> int:
+        """Epochs finished by the run in this folder: checkpoint.pt's record (0 without one)."""
+        if not self.checkpoint_path.is_file():
+            return 0
+        _, _, state = checkpoint.load_training_state(self.checkpoint_path)
+        return int(state.get("epoch", 0))
+
     def restore(self, model, optimizer, scheduler, method) -> tuple[int, float]:
         """Load the last checkpoint's weights and training state; return (epochs done, best score)."""
         _, state_dict, state = checkpoint.load_training_state(self.checkpoint_path)
