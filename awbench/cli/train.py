@@ -104,6 +104,8 @@ def train(
     from awbench.training import config_for_resume
     from awbench.training import train as run_training
 
+    # The options given (not None) among TrainConfig's fields; locals() here holds just the parameters (and the
+    # three names imported above, which are no fields). What is not given keeps the dataclass default.
     given = {key: str(value) if isinstance(value, Path) else value for key, value in locals().items()
              if key in TrainConfig.__dataclass_fields__ and value is not None}
     model_options = {key: value for key, value in (
