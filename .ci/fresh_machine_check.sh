@@ -47,7 +47,12 @@ began=$SECONDS
 "${offline[@]}" "${clean[@]}" awbench demo ${DEMO_ARGS:-}
 echo "demo finished in $((SECONDS - began)) s"
 
-echo "== README command 2: python -m pytest -q"
+echo "== README command 2a: python -m pytest -q -m fast (the fast tier: no data set, under a minute)"
+began=$SECONDS
+"${offline[@]}" "${clean[@]}" python -m pytest -q -m fast
+echo "fast tier finished in $((SECONDS - began)) s"
+
+echo "== README command 2b: python -m pytest -q (the full tier)"
 log="$WORK/pytest.log"
 set +e
 "${offline[@]}" "${clean[@]}" python -m pytest -q ${PYTEST_ARGS:-} 2>&1 | tee "$log"

@@ -11,7 +11,6 @@ unpickled is refused instead of executed.
 from __future__ import annotations
 
 import math
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,11 @@ import torch
 from torch import nn
 
 import model_zoo
-from awbench import __version__, run_layout
-from awbench.errors import AwbenchError, CheckpointError
+from awbench import __version__, run_layout, zoo
+from awbench.errors import USER_ERRORS, CheckpointError
 from awbench.files import atomic_write  # noqa: F401  (imported from here by older code)
+from awbench.models.options import MAX_IN_CHANNELS, MAX_NUM_CLASSES
+from awbench.safe_load import load_safely
 
 FORMAT = "awbench-checkpoint"
 FORMAT_VERSION = 1
@@ -52,27 +53,6 @@ def save(
     return Path(path)
 
 
-def load_safely(path: Path, advice: str = "") -> Any:
-    """`torch.load(path, weights_only=True)`: no code runs from the file; every failure is one CheckpointError.
-
-    `advice` ends the message of a file refused for holding pickled objects (what to save instead)."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-        refused = [line for line in lines if "GLOBAL" in line]  # safe loading met a class or function
-        if not refused:  # not a pickle at all (random bytes, a text file)
-            raise CheckpointError(f"cannot read {path}: not a PyTorch file") from None
-        raise CheckpointError(
-            f"refused to load {path}: it holds pickled objects that safe loading (weights_only) does not "
-            f"allow, which could run code ({refused[0][:160]}){advice}"
-        ) from None
-    except Exception as error:  # noqa: BLE001  (junk makes the unpickler raise KeyError, IndexError, ...)
-        raise CheckpointError(
-            f"cannot read {path}: truncated or not a PyTorch file ({type(error).__name__})"
-        ) from None
-
-
 def read(path: str | Path) -> dict[str, Any]:
     """Read and validate the raw checkpoint dict; every failure becomes one clear CheckpointError.
 
@@ -80,9 +60,7 @@ def read(path: str | Path) -> dict[str, Any]:
     sha256-verified first).
     """
     if str(path).startswith("zoo:"):
-        from awbench.zoo import resolve_checkpoint  # late: the zoo module loads checkpoints through this one
-
-        path = resolve_checkpoint(str(path))
+        path = zoo.resolve_checkpoint(str(path))
     path = Path(path)
     if path.is_dir():
         for name in run_layout.CHECKPOINTS:
@@ -126,10 +104,6 @@ def load_weights(model: nn.Module, payload: dict[str, Any]) -> nn.Module:
     return model
 
 
-# Bounds on what metadata may ask to build, checked before any layer is allocated: a corrupt or hostile
-# `num_classes=10**9` would otherwise try to allocate hundreds of GB for the last layer.
-MAX_NUM_CLASSES = 100_000  # ImageNet-21k has 21,841
-MAX_IN_CHANNELS = 1_024
 
 
 def _dimension(metadata: dict[str, Any], key: str, largest: int) -> int:
@@ -157,7 +131,7 @@ def build_model(metadata: dict[str, Any]) -> nn.Module:
             std=metadata["std"],
             options=metadata.get("model_options"),
         )
-    except AwbenchError as error:
+    except USER_ERRORS as error:
         raise CheckpointError(f"checkpoint names an architecture this awbench lacks: {error}") from None
     except (TypeError, ValueError, KeyError) as error:  # metadata of the wrong type: "ten" classes, a list...
         raise CheckpointError(f"checkpoint metadata cannot describe a model ({type(error).__name__}: "

@@ -20,25 +20,27 @@ resumes unfinished ones (training from checkpoint.pt, evaluation from eval_state
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from rich.markup import escape
 
-from awbench import checkpoint
+from awbench import run_layout
 from awbench.compare import ComparisonResult, compare_runs, print_comparison
 from awbench.console import console
-from awbench.data import ImageData, balanced_subset, load_dataset
 from awbench.data.embedded import EMBEDDED
+from awbench.data.subsets import cut_subsets, describe_subsets, subset_files
 from awbench.errors import AwbenchError, CheckpointError, DataNotFoundError
 from awbench.evaluation import evaluate_checkpoint
+from awbench.files import atomic_write
 from awbench.training import TrainConfig, train
+from awbench.training.run_folder import RunFolder
 
 DATASET = "cifar10"
 EPS = 8 / 255
@@ -134,6 +136,27 @@ def run_demo(
         raise
 
 
+class _Steps:
+    """Numbered step headers and each step's wall time, and which steps were skipped as already done."""
+
+    def __init__(self, total: int):
+        self.total, self.done = total, 0
+        self.seconds: dict[str, float] = {}
+        self.skipped: list[str] = []
+
+    @contextmanager
+    def step(self, name: str, title: str | None = None) -> Iterator[None]:
+        self.done += 1
+        console.rule(f"[bold]{self.done}/{self.total}[/] {escape(title or name)}")
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - started
+
+    def skip(self, name: str, reason: str) -> None:
+        console.print(f"[dim]skip: {escape(reason)}")
+        self.skipped.append(name)
+
+
 def _run_demo(*, data_dir: str | Path | None, out: Path, quick: bool, device: str, seed: int,
               show_progress: bool) -> DemoResult:
     plan = DemoPlan.for_mode(quick)
@@ -143,46 +166,26 @@ def _run_demo(*, data_dir: str | Path | None, out: Path, quick: bool, device: st
     if plan.mode == "quick":
         console.print("[yellow]quick mode[/]: a smoke run of the pipeline on a tiny budget; its numbers say "
                       "nothing about the trade-off (run without --quick for that)")
-    seconds: dict[str, float] = {}
-    skipped: list[str] = []
-    total_steps = 2 + 2 * len(RUNS)
-    step = 0
-
-    def header(title: str) -> None:
-        nonlocal step
-        step += 1
-        console.rule(f"[bold]{step}/{total_steps}[/] {escape(title)}")
-
-    header("data")
-    started = time.perf_counter()
-    demo_data = _prepare_data(plan, out / "data", data_dir, seed, skipped)
-    seconds["data"] = time.perf_counter() - started
-
+    steps = _Steps(total=2 + 2 * len(RUNS))
+    with steps.step("data"):
+        demo_data = _prepare_data(plan, out / "data", data_dir, seed, steps)
     run_folders = []
     for model, method in RUNS:
         name = f"{model}-{method}"
-        header(f"train {name}")
-        started = time.perf_counter()
-        config = _train_config(plan, model, method, demo_data, out / "runs", name, seed, device)
-        run_folders.append(_train(config, show_progress, skipped))
-        seconds[f"train {name}"] = time.perf_counter() - started
-
+        with steps.step(f"train {name}"):
+            config = _train_config(plan, model, method, demo_data, out / "runs", name, seed, device)
+            run_folders.append(_train(config, show_progress, steps))
     for run_folder in run_folders:
-        header(f"evaluate {run_folder.name}")
-        started = time.perf_counter()
-        _evaluate(plan, run_folder, demo_data, seed, device, show_progress, skipped)
-        seconds[f"evaluate {run_folder.name}"] = time.perf_counter() - started
-
-    header("compare")
-    started = time.perf_counter()
-    comparison = compare_runs(out / "runs", metric="worst", weight=0.5, out=out)
-    print_comparison(comparison)
-    seconds["compare"] = time.perf_counter() - started
-    seconds["total"] = time.perf_counter() - began
+        with steps.step(f"evaluate {run_folder.name}"):
+            _evaluate(plan, run_folder, demo_data, seed, device, show_progress, steps)
+    with steps.step("compare"):
+        comparison = compare_runs(out / "runs", metric="worst", weight=0.5, out=out)
+        print_comparison(comparison)
+    seconds = {**steps.seconds, "total": time.perf_counter() - began}
 
     plot = out / "pareto.png"
     result = DemoResult(plan, out, comparison, out / "comparison.md", plot if plot.is_file() else None, seconds,
-                        skipped, _data_description(demo_data))
+                        steps.skipped, describe_subsets(demo_data, DATASET))
     _write_manifest(out, plan, seed, result)
     _print_summary(result)
     return result
@@ -216,21 +219,23 @@ def _claim_folder(out: Path, plan: DemoPlan, seed: int) -> None:
 def _finished_steps(out: Path) -> list[Path]:
     """The work a demo folder holds that took time: checkpoints (a finished epoch) and evaluations."""
     runs = out / "runs"
-    return [*runs.glob("*/checkpoint.pt"), *runs.glob("*/eval/summary.json"), *runs.glob("*/eval/eval_state.json")]
+    checkpoints = [RunFolder(path).checkpoint_path for path in runs.glob("*/")]
+    return [*(path for path in checkpoints if path.is_file()), *runs.glob(f"*/eval/{run_layout.SUMMARY}"),
+            *runs.glob(f"*/eval/{run_layout.EVALUATION_STATE}")]
 
 
 def _clear_unfinished_demo(out: Path) -> None:
     """Remove what a demo that finished no step left: its plan, its data subset, run folders with no epoch."""
     (out / "demo.json").unlink(missing_ok=True)
-    for name in (f"{DATASET}_train.npz", f"{DATASET}_test.npz"):
-        (out / "data" / name).unlink(missing_ok=True)
+    for path in subset_files(out / "data", DATASET).values():
+        path.unlink(missing_ok=True)
     if (out / "runs").is_dir():
         shutil.rmtree(out / "runs")
 
 
 def _write_json(path: Path, values: dict[str, Any]) -> None:
     text = json.dumps(values, indent=2, default=str)
-    checkpoint.atomic_write(path, lambda handle: handle.write(text.encode()))
+    atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
 def _write_manifest(out: Path, plan: DemoPlan, seed: int, result: DemoResult) -> None:
@@ -253,37 +258,21 @@ def _write_manifest(out: Path, plan: DemoPlan, seed: int, result: DemoResult) ->
 # ---- data ----------------------------------------------------------------------------------------------------
 
 
-def _prepare_data(plan: DemoPlan, folder: Path, data_dir: str | Path | None, seed: int,
-                  skipped: list[str]) -> Path:
+def _prepare_data(plan: DemoPlan, folder: Path, data_dir: str | Path | None, seed: int, steps: _Steps) -> Path:
     """Cut the demo's seeded, class-balanced subsets into `folder` once; later runs read only those."""
-    train_file, test_file = folder / f"{DATASET}_train.npz", folder / f"{DATASET}_test.npz"
-    if train_file.is_file() and test_file.is_file():
-        console.print(f"[dim]skip: the demo's CIFAR-10 subset is already in {escape(str(folder))}")
-        skipped.append("data")
+    if all(path.is_file() for path in subset_files(folder, DATASET).values()):
+        steps.skip("data", f"the demo's CIFAR-10 subset is already in {folder}")
         return folder
-    source = data_dir if data_dir is not None else EMBEDDED
+    sizes = {"train": plan.train_images + plan.val_images, "test": plan.eval_images}
     try:
-        full_train = load_dataset(DATASET, "train", data_dir=source)
-        full_test = load_dataset(DATASET, "test", data_dir=source)
+        sources = cut_subsets(folder, DATASET, sizes, seed, data_dir=data_dir if data_dir is not None else EMBEDDED)
     except DataNotFoundError as error:
         raise DataNotFoundError(f"{error} (without --data-dir the demo uses the CIFAR-10 sample shipped with "
                                 "awbench)") from None
-    console.print(f"CIFAR-10 from {escape(full_train.source)} and {escape(full_test.source)}", soft_wrap=True)
-    train_index = balanced_subset(full_train.labels, plan.train_images + plan.val_images, seed)
-    test_index = balanced_subset(full_test.labels, plan.eval_images, seed)
-    _save_subset(train_file, full_train, train_index)
-    _save_subset(test_file, full_test, test_index)
-    console.print(f"wrote {len(train_index)} training and {len(test_index)} test images to {escape(str(folder))}")
+    console.print(f"CIFAR-10 from {escape(sources['train'].source)} and {escape(sources['test'].source)}",
+                  soft_wrap=True)
+    console.print(f"wrote {sizes['train']} training and {sizes['test']} test images to {escape(str(folder))}")
     return folder
-
-
-def _save_subset(path: Path, data: ImageData, index: Any) -> None:
-    """Write images (NHWC uint8, the layout awbench.data reads), labels and their rows in the source."""
-    images = data.images[index].permute(0, 2, 3, 1).contiguous().numpy()
-    buffer = io.BytesIO()
-    np.savez(buffer, x=images, y=data.labels[index].numpy(), source_index=index.numpy(),
-             source=np.array(data.source))
-    checkpoint.atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
 
 
 # ---- training and evaluation ---------------------------------------------------------------------------------
@@ -299,39 +288,30 @@ def _train_config(plan: DemoPlan, model: str, method: str, data_dir: Path, runs:
     )
 
 
-def _epochs_done(run_folder: Path) -> int:
-    path = run_folder / "checkpoint.pt"
-    if not path.is_file():
-        return 0
+def _train(config: TrainConfig, show_progress: bool, steps: _Steps) -> Path:
+    folder = RunFolder(Path(config.out) / str(config.name))
     try:
-        _, _, state = checkpoint.load_training_state(path)
+        done = folder.epochs_done()
     except CheckpointError as error:
-        raise AwbenchError(f"{path} cannot be resumed ({error}); delete {run_folder} and rerun") from None
-    return int(state.get("epoch", 0))
-
-
-def _train(config: TrainConfig, show_progress: bool, skipped: list[str]) -> Path:
-    run_folder = Path(config.out) / str(config.name)
-    done = _epochs_done(run_folder)
+        raise AwbenchError(f"{folder.checkpoint_path} cannot be resumed ({error}); delete {folder.path} and "
+                           "rerun") from None
     if done >= config.epochs:
-        console.print(f"[dim]skip: {escape(str(run_folder))} has all {config.epochs} epoch(s)")
-        skipped.append(f"train {config.name}")
-        return run_folder
+        steps.skip(f"train {config.name}", f"{folder.path} has all {config.epochs} epoch(s)")
+        return folder.path
     if done:
-        console.print(f"resuming {escape(str(run_folder))} after epoch {done}/{config.epochs}")
+        console.print(f"resuming {escape(str(folder.path))} after epoch {done}/{config.epochs}")
     return train(config, resume=done > 0, show_progress=show_progress)
 
 
 def _evaluate(plan: DemoPlan, run_folder: Path, data_dir: Path, seed: int, device: str, show_progress: bool,
-              skipped: list[str]) -> None:
+              steps: _Steps) -> None:
     out = run_folder / "eval"
-    if (out / "summary.json").is_file():
-        console.print(f"[dim]skip: {escape(str(out))} holds a finished evaluation (summary.json)")
-        skipped.append(f"evaluate {run_folder.name}")
+    if (out / run_layout.SUMMARY).is_file():
+        steps.skip(f"evaluate {run_folder.name}", f"{out} holds a finished evaluation ({run_layout.SUMMARY})")
         return
     console.print(f"AutoAttack: {escape(plan.describe_autoattack())}", soft_wrap=True)
     summary = evaluate_checkpoint(
-        run_folder / "best.pt", attacks=ATTACKS, eps=EPS, norm="Linf", n_examples=plan.eval_images,
+        run_folder / run_layout.BEST_CHECKPOINT, attacks=ATTACKS, eps=EPS, norm="Linf", n_examples=plan.eval_images,
         data_dir=data_dir, seed=seed, device=device, out=out, show_progress=show_progress,
         steps=plan.eval_steps, **plan.autoattack,
     )
@@ -339,22 +319,11 @@ def _evaluate(plan: DemoPlan, run_folder: Path, data_dir: Path, seed: int, devic
     console.print(f"clean {summary['clean_accuracy']:.1%}  {robust}  worst case {summary['worst_case_accuracy']:.1%}")
 
 
-def _data_description(folder: Path) -> str:
-    """'1,000 training and 100 test images cut from <source>', from the subset files' own record."""
-    parts, sources = [], []
-    for split, label in (("train", "training"), ("test", "test")):
-        with np.load(folder / f"{DATASET}_{split}.npz", allow_pickle=False) as arrays:
-            parts.append(f"{len(arrays['y']):,} {label}")
-            sources.append(str(arrays["source"]) if "source" in arrays.files else "unknown")
-    origin = "; ".join(dict.fromkeys(sources))
-    return f"{parts[0]} and {parts[1]} images cut (seeded, class-balanced) from {origin}"
-
-
 def check_notes(runs: Path) -> list[str]:
     """One line per self-check that did not pass in an evaluation under `runs`: what the table's checks
     column abbreviates ('dynamic: flag'), with the evaluation's own explanation."""
     notes = []
-    for path in sorted(runs.glob("*/eval/summary.json")):
+    for path in sorted(runs.glob(f"*/eval/{run_layout.SUMMARY}")):
         try:
             checks = json.loads(path.read_text()).get("checks") or {}
         except (OSError, ValueError, AttributeError):

@@ -1,9 +1,14 @@
-"""User-facing errors: the CLI prints their message on one line and exits with a non-zero code."""
+"""User-facing errors: the CLI prints their message on one line and exits with a non-zero code.
+
+The model zoo has errors of its own (model_zoo.errors: it imports nothing from awbench); `USER_ERRORS` names
+both families, which every boundary that turns a user's mistake into one line catches.
+"""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
+
+from model_zoo.errors import ModelZooError, suggest
 
 
 class AwbenchError(Exception):
@@ -22,17 +27,6 @@ class UnknownNameError(AwbenchError):
         super().__init__(f"unknown {kind} '{name}'; choose one of: {', '.join(self.choices)}{hint}")
 
 
-def suggest(name: str, choices: Iterable[str]) -> str | None:
-    """The choice closest to a mistyped `name` (case, '_' for '-', a typo), or None when none is close."""
-    choices = list(choices)
-    folded = {choice.lower().replace("_", "-"): choice for choice in choices}
-    key = str(name).lower().replace("_", "-")
-    if key in folded:
-        return folded[key]
-    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
-    return folded[close[0]] if close else None
-
-
 class DataNotFoundError(AwbenchError):
     """The dataset could not be found on disk (and could not, or was not asked to, be downloaded)."""
 
@@ -43,3 +37,10 @@ class DataError(AwbenchError):
 
 class CheckpointError(AwbenchError):
     """A checkpoint file that is missing, truncated, unsafe, foreign or does not fit its architecture."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (AwbenchError, ModelZooError)
+__all__ = [
+    "USER_ERRORS", "AwbenchError", "CheckpointError", "DataError", "DataNotFoundError", "ModelZooError",
+    "UnknownNameError", "suggest",
+]

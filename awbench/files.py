@@ -1,4 +1,5 @@
-"""Writing output files: atomically, with the user's umask, and without leaving temporary files behind.
+"""File helpers: a file's sha256, and writing output files atomically, with the user's umask, and without
+leaving temporary files behind.
 
 `atomic_write(path, write)` writes into a temporary file beside `path` and renames it over `path`, so a reader
 (or a run killed half-way) never sees a partial file. The temporary file is named `.<name>.<pid>.<random>.tmp`:
@@ -8,6 +9,7 @@ of the same file removes it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
@@ -17,6 +19,26 @@ from pathlib import Path
 from typing import IO, Any
 
 TEMP_SUFFIX = ".tmp"
+_HASHES: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_of(path: str | Path) -> str:
+    """sha256 of a file's bytes, read now (what a checksum that guards a load must see)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_sha256_of(path: str | Path) -> str:
+    """sha256_of, computed once per (path, size, mtime) in a process (data files recorded in every summary)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = sha256_of(path)
+    return _HASHES[key]
 
 
 def current_umask() -> int:

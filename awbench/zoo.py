@@ -1,31 +1,21 @@
 """Fetching zoo checkpoints: resolve a manifest entry to a local file, verify its sha256, then load it.
 
-Kept apart from loading (awbench.checkpoint) and from the manifest (model_zoo.manifest): a file whose hash
-does not match is never loaded.
+Kept apart from loading (awbench.checkpoint, which resolves `zoo:NAME` here before it reads a file) and from
+the manifest (model_zoo.manifest): a file whose hash does not match is never handed on.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
-from torch import nn
 
-from awbench import checkpoint
 from awbench.errors import AwbenchError, CheckpointError
+from awbench.files import sha256_of
 from model_zoo import manifest
 from model_zoo.manifest import ZooEntry, entry
 
 CACHE = Path.home() / ".cache" / "awbench" / "checkpoints"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(item: ZooEntry, cache: Path = CACHE) -> Path:
@@ -51,13 +41,8 @@ def fetch(item: ZooEntry, cache: Path = CACHE) -> Path:
     return path
 
 
-def load_model(name: str, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
-    """Load zoo checkpoint `name` (verified), as `awbench.checkpoint.load` does for a file."""
-    return checkpoint.load(fetch(entry(name)), device)
-
-
 def resolve_checkpoint(reference: str) -> Path:
-    """A checkpoint reference: an existing path, or `zoo:NAME` for a manifest entry."""
+    """The file a checkpoint reference names: `zoo:NAME` (a manifest entry, fetched and verified), else the path."""
     if reference.startswith("zoo:"):
         return fetch(entry(reference[4:]))
     return Path(reference)

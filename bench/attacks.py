@@ -38,7 +38,7 @@ from rich.console import Console
 from rich.table import Table
 
 import model_zoo
-from awbench import checkpoint
+from awbench import checkpoint, run_layout
 from awbench.attacks import create_attack
 from awbench.attacks.pgd import PGDOptions, pgd
 from awbench.data import SPECS, DatasetName, balanced_subset, load_dataset
@@ -89,7 +89,7 @@ def train_quick_model(data_dir: str | None, folder: Path, images: int, epochs: i
     metadata = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": list(spec.mean),
                 "std": list(spec.std), "dataset": "cifar10", "method": "standard", "norm": "Linf", "eps": eps,
                 "epoch": epochs, "run": "bench-small-cnn"}
-    return checkpoint.save(folder / "best.pt", model.eval(), metadata)
+    return checkpoint.save(folder / run_layout.BEST_CHECKPOINT, model.eval(), metadata)
 
 
 def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:

@@ -2,9 +2,29 @@
 
     >>> import model_zoo
     >>> model = model_zoo.create("small-cnn", num_classes=10)
+
+`import model_zoo` is cheap (no torch): the registry and every architecture are imported on first use of
+`model_zoo.create` (or `available`, `register`, ...), so that `model_zoo.errors` and `model_zoo.manifest` serve
+a command line that must start fast.
 """
 
-from model_zoo import architectures, aw  # noqa: F401  (importing them registers the static and aw-* architectures)
-from model_zoo.registry import Normalize, available, create, register, resolved_options
+from __future__ import annotations
 
-__all__ = ["Normalize", "available", "aw", "create", "register", "resolved_options"]
+from importlib import import_module
+from typing import Any
+
+from model_zoo.designs import is_dynamic_architecture
+
+_REGISTRY = ("Normalize", "available", "create", "register", "resolved_options")
+_SUBMODULES = ("architectures", "aw", "designs", "errors", "manifest", "registry")
+__all__ = [*_REGISTRY, "aw", "is_dynamic_architecture"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY:
+        import_module("model_zoo.architectures")  # importing them registers the static and aw-* architectures
+        import_module("model_zoo.aw")
+        return getattr(import_module("model_zoo.registry"), name)
+    if name in _SUBMODULES:
+        return import_module(f"model_zoo.{name}")
+    raise AttributeError(f"module 'model_zoo' has no attribute '{name}'")

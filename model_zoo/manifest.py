@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from awbench.errors import AwbenchError, UnknownNameError
+from model_zoo.errors import ModelZooError, UnknownNameError
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.json")
 
@@ -48,7 +48,7 @@ def entries(path: Path | None = None) -> list[ZooEntry]:
     try:
         raw = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise AwbenchError(f"cannot read the zoo manifest {path}: {error}") from None
+        raise ModelZooError(f"cannot read the zoo manifest {path}: {error}") from None
     return [ZooEntry(**item) for item in raw.get("checkpoints", [])]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from awbench.errors import AwbenchError, UnknownNameError
+from model_zoo.errors import ModelZooError, UnknownNameError
 
 ArchitectureFn = Callable[..., nn.Module]
 OptionsFn = Callable[[dict[str, Any]], dict[str, Any]]
@@ -27,7 +27,7 @@ def register(name: str, resolve_options: OptionsFn | None = None) -> Callable[[A
     """Decorator: register an architecture builder `fn(num_classes=..., in_channels=..., **options) -> nn.Module`.
 
     `resolve_options(options) -> options` (for an architecture with options) validates them, raising an
-    AwbenchError, and returns them with every default filled in.
+    ModelZooError, and returns them with every default filled in.
     """
 
     def decorator(fn: ArchitectureFn) -> ArchitectureFn:
@@ -48,7 +48,7 @@ def resolved_options(name: str, options: Mapping[str, Any] | None = None) -> dic
     options = dict(options or {})
     if name not in _OPTIONS:
         if options:
-            raise AwbenchError(f"model '{name}' takes no options (given: {', '.join(sorted(options))})")
+            raise ModelZooError(f"model '{name}' takes no options (given: {', '.join(sorted(options))})")
         return {}
     return _OPTIONS[name](options)
 
@@ -81,10 +81,11 @@ def create(
 ) -> nn.Module:
     """Build architecture `name` as `Sequential(normalize, net)`; mean/std default to identity (0, 1).
 
-    `options`: the architecture's own options (see `resolved_options`); an unknown one is an AwbenchError.
+    `options`: the architecture's own options (see `resolved_options`); an unknown one is an ModelZooError.
     """
     options = resolved_options(name, options)
     net = _ARCHITECTURES[name](num_classes=num_classes, in_channels=in_channels, **options)
     mean = list(mean) if mean is not None else [0.0] * in_channels
     std = list(std) if std is not None else [1.0] * in_channels
     return nn.Sequential(OrderedDict(normalize=Normalize(mean, std), net=net))
+

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import CIFAR
 from dynamic_toys import EPS, SIZE, ToyRouted, accuracy, darkness, noise_energy, toy_images
-from eval_fixtures import *  # noqa: F403  (fixtures)
-from eval_fixtures import CIFAR
 
 import model_zoo
 from awbench import checkpoint
@@ -20,6 +19,8 @@ from awbench.attacks.search import search, upsample
 from awbench.attacks.straight_through import softened_router
 from awbench.evaluation.checks import TOLERANCE
 from awbench.threat import ThreatModel
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 SETTINGS = {"eps": EPS, "step_size": EPS / 4, "steps": 20}
 

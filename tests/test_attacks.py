@@ -6,7 +6,6 @@ import logging
 
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
 
 from awbench.attacks import available_attacks, build_attacks, create_attack
 from awbench.attacks.autoattack import captured_flags, reset_dynamic_check
@@ -14,6 +13,8 @@ from awbench.attacks.pgd import pgd
 from awbench.errors import AwbenchError, UnknownNameError
 from awbench.evaluation.checks import TOLERANCE
 from awbench.threat import Norm, ThreatModel
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 LINF, L2 = ThreatModel(Norm.LINF, 8 / 255), ThreatModel(Norm.L2, 0.5)
 # L2 1.0 where an attack must fool the tiny model: at 0.5 its cheap 5-step attacks leave 54-65% of the 48 images

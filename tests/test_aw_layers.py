@@ -8,6 +8,8 @@ from torch import nn
 from model_zoo.aw import AWConv2d, LowRankAWConv2d, MixBN
 from model_zoo.aw.functional import _AddScaled, _BlendBanks, _PerSampleAffine
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 
 def _conv_with_distinct_banks(groups: int = 1, bias: bool = True) -> AWConv2d:
     torch.manual_seed(0)

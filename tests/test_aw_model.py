@@ -33,6 +33,7 @@ def _make_banks_differ(model: nn.Module, seed: int = 0) -> nn.Module:
     return model
 
 
+@pytest.mark.fast
 def test_aw_architectures_are_registered():
     assert {f"aw-{name}" for name in BACKBONES} <= set(model_zoo.available())
 
@@ -128,6 +129,7 @@ def small_aw():
     return _make_banks_differ(model_zoo.create("aw-small-cnn", **CIFAR)).eval()
 
 
+@pytest.mark.fast
 def test_eval_output_of_a_sample_does_not_depend_on_its_batch(small_aw):
     x = torch.rand(6, 3, 32, 32)
     with torch.no_grad():
@@ -163,6 +165,7 @@ def test_gradients_reach_the_input_through_the_router(small_aw):
     assert detection_gradient is not None and detection_gradient.abs().sum() > 0
 
 
+@pytest.mark.fast
 def test_pinned_fixes_the_signals_and_selects_a_bank(small_aw):
     awnet = routing(small_aw)
     x = torch.rand(3, 3, 32, 32, requires_grad=True)
@@ -197,6 +200,7 @@ def test_pinned_fixes_the_signals_and_selects_a_bank(small_aw):
             pass
 
 
+@pytest.mark.fast
 def test_split_batch_normalises_the_halves_with_their_own_branches(small_aw):
     awnet = routing(small_aw)
     small_aw.train()
@@ -218,6 +222,7 @@ def test_split_batch_normalises_the_halves_with_their_own_branches(small_aw):
     assert not torch.allclose(unsplit[:4], clean_alone, atol=1e-3)
 
 
+@pytest.mark.fast
 def test_a_model_that_ran_can_be_deep_copied(small_aw):
     small_aw(torch.rand(2, 3, 32, 32, requires_grad=True))
     duplicate = copy.deepcopy(small_aw)
@@ -237,17 +242,18 @@ def test_both_designs_are_registered_and_named_for_what_they_are():
         .adversarial_rank_fraction == 1.0
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("options", [{"adversarial_rank_fraction": 0.0}, {"adversarial_rank_fraction": 1.5},
                                      {"router_input": "fourier"}, {"router_depth": 3}, {"router_width": 0}])
 def test_bad_aw_options_are_one_line_errors(options):
-    from awbench.errors import AwbenchError
+    from model_zoo.errors import ModelZooError
 
-    with pytest.raises(AwbenchError) as info:
+    with pytest.raises(ModelZooError) as info:
         model_zoo.create("aw-lr-small-cnn", options=options)
     assert "\n" not in str(info.value)
-    with pytest.raises(AwbenchError, match="takes no options"):
+    with pytest.raises(ModelZooError, match="takes no options"):
         model_zoo.create("small-cnn", options={"router_width": 8})
-    with pytest.raises(AwbenchError, match="full two-bank design takes no"):
+    with pytest.raises(ModelZooError, match="full two-bank design takes no"):
         model_zoo.create("aw-small-cnn", options={"adversarial_rank_fraction": 0.5})
 
 
@@ -264,6 +270,7 @@ def test_the_full_two_bank_variant_trains_too():
     assert any(isinstance(layer, LowRankAWConv2d) for _, layer in aw_layers(low_rank.backbone))
 
 
+@pytest.mark.fast
 def test_make_aw_refuses_a_backbone_without_convolutions():
     with pytest.raises(ValueError):
         AWNet(nn.Linear(3, 3))

@@ -8,12 +8,12 @@ import torch.nn.functional as F
 
 import model_zoo
 from awbench import checkpoint
-from awbench.errors import AwbenchError
 from awbench.training.config import TrainConfig
 from awbench.training.loop import metadata_for
 from model_zoo.aw import LowRankAWConv2d, aw_layers, routing
 from model_zoo.aw.options import migrate_metadata
 from model_zoo.aw.router import high_frequency_residual
+from model_zoo.errors import ModelZooError
 
 META = {"num_classes": 10, "in_channels": 3, "mean": [0.0] * 3, "std": [1.0] * 3}
 
@@ -27,6 +27,7 @@ def _smooth(n: int, generator: torch.Generator) -> torch.Tensor:
     return F.interpolate(torch.rand(n, 3, 4, 4, generator=generator), size=32, mode="bilinear", align_corners=False)
 
 
+@pytest.mark.fast
 def test_router_input_selects_what_the_router_reads():
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(_router(router_input="raw").features(x), x)
@@ -42,6 +43,7 @@ def test_router_input_selects_what_the_router_reads():
             assert (not torch.allclose(before, after, atol=1e-5)) == sees_shift, router_input
 
 
+@pytest.mark.fast
 def test_without_the_shortcut_the_signals_do_not_follow_the_detection_head():
     x = torch.rand(3, 3, 32, 32)
     for shortcut in (True, False):
@@ -84,6 +86,7 @@ def test_without_the_shortcut_a_trained_toy_router_varies_its_signals_across_fil
     assert spreads[True] < 0.05 < spreads[False]
 
 
+@pytest.mark.fast
 def test_router_width_and_rank_fraction_set_the_sizes():
     assert _router(router_width=8).trunk[0].out_channels == 8
     assert _router(router_width=8).trunk[3].out_channels == 16
@@ -92,6 +95,7 @@ def test_router_width_and_rank_fraction_set_the_sizes():
     assert convs and all(layer.rank == -(-layer.out_channels // 2) for layer in convs)
 
 
+@pytest.mark.fast
 def test_options_are_recorded_in_the_metadata_and_rebuilt_on_load(tmp_path):
     options = {"router_input": "both", "router_shortcut": False, "router_width": 8}
     config = TrainConfig(model="aw-small-cnn", method="awnet", model_options=options)
@@ -110,8 +114,9 @@ def test_options_are_recorded_in_the_metadata_and_rebuilt_on_load(tmp_path):
     assert metadata_for(TrainConfig(model="small-cnn"), data, 1)["model_options"] == {}
 
 
+@pytest.mark.fast
 def test_bad_options_in_a_config_or_on_the_command_line_are_one_line_errors(run_cli, tmp_path):
-    with pytest.raises(AwbenchError, match="low-rank fraction"):
+    with pytest.raises(ModelZooError, match="low-rank fraction"):
         TrainConfig(model="aw-lr-small-cnn", model_options={"adversarial_rank_fraction": 2.0}).validate()
     for option, value, expected in (("--router-input", "fourier", "unknown router input 'fourier'"),
                                     ("--rank-fraction", "0", "low-rank fraction must lie in (0, 1]")):
@@ -120,6 +125,7 @@ def test_bad_options_in_a_config_or_on_the_command_line_are_one_line_errors(run_
         assert code != 0 and expected in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.fast
 def test_a_legacy_low_rank_checkpoint_is_migrated_to_its_design(tmp_path):
     torch.manual_seed(0)
     model = model_zoo.create("aw-lr-small-cnn").eval()

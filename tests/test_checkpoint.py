@@ -7,6 +7,8 @@ import model_zoo
 from awbench import checkpoint
 from awbench.errors import CheckpointError
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 META = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.5] * 3, "std": [0.2] * 3,
         "dataset": "cifar10", "method": "standard", "norm": "Linf", "eps": 8 / 255, "epoch": 1}
 

@@ -1,44 +1,13 @@
-"""`awbench compare`: options reach compare_runs, and user errors end as one line with a non-zero exit."""
+"""`awbench compare`, through the real command line: options reach compare_runs, and user errors end as one line
+with a non-zero exit."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
-
-import awbench.cli as cli
-from awbench.cli.compare import compare
-
-
-@pytest.fixture
-def run_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run `awbench.cli.main()` (its real error handling) on an app holding just the compare command.
-
-    Other engineers' commands may not be importable yet, and typer runs a lone command without its name, so
-    the app here gets a callback to keep `compare` a subcommand as in the full CLI.
-    """
-    app = typer.Typer(pretty_exceptions_enable=False, add_completion=False)
-    app.callback()(lambda: None)
-    app.command("compare")(compare)
-    monkeypatch.setattr(cli, "app", app)
-    monkeypatch.setattr(cli, "_register_commands", lambda: None)
-
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["awbench", *args])
-        try:
-            cli.main()
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        return code, capsys.readouterr().err
-
-    return run
+from conftest import one_line_error, run_process
 
 
 def _one_evaluated_run(root: Path) -> Path:
@@ -52,18 +21,16 @@ def _one_evaluated_run(root: Path) -> Path:
 
 
 def _assert_one_line_error(code: int, stderr: str, *fragments: str) -> None:
-    assert code != 0
-    lines = stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
-    assert "Traceback" not in stderr
+    line = one_line_error(code, stderr)
     for fragment in fragments:
-        assert fragment in lines[0]
+        assert fragment in line
 
 
-def test_compare_writes_tables_and_plots_and_says_where(run_main, tmp_path: Path) -> None:
+@pytest.mark.fast
+def test_compare_writes_tables_and_plots_and_says_where(run_cli, tmp_path: Path) -> None:
     runs = _one_evaluated_run(tmp_path / "runs")
     out = tmp_path / "report"
-    code, stderr = run_main("compare", str(runs), "--metric", "pgd", "--weight", "0.25", "--out", str(out))
+    code, _, stderr = run_cli("compare", str(runs), "--metric", "pgd", "--weight", "0.25", "--out", str(out))
     assert code == 0, stderr
     names = sorted(path.name for path in out.iterdir())
     assert names == ["comparison.csv", "comparison.md", "comparison.tex", "pareto.png", "pareto.svg"]
@@ -71,72 +38,68 @@ def test_compare_writes_tables_and_plots_and_says_where(run_main, tmp_path: Path
     assert f"wrote {out / 'pareto.png'}" in stderr
 
 
-def test_format_and_no_plot_options(run_main, tmp_path: Path) -> None:
+@pytest.mark.fast
+def test_format_and_no_plot_options(run_cli, tmp_path: Path) -> None:
     runs = _one_evaluated_run(tmp_path / "runs")
-    code, stderr = run_main("compare", str(runs), "--format", "md", "--no-plot")
+    code, _, stderr = run_cli("compare", str(runs), "--format", "md", "--no-plot")
     assert code == 0, stderr
     assert sorted(path.name for path in runs.iterdir() if path.is_file()) == ["comparison.md"]
 
 
-def test_missing_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path) -> None:
-    code, stderr = run_main("compare", str(tmp_path / "nowhere"))
+@pytest.mark.fast
+def test_missing_folder_is_one_line_and_a_non_zero_exit(run_cli, tmp_path: Path) -> None:
+    code, _, stderr = run_cli("compare", str(tmp_path / "nowhere"))
     _assert_one_line_error(code, stderr, "no such folder", "nowhere")
 
 
-def test_an_output_folder_that_cannot_be_made_is_one_line(run_main, tmp_path: Path) -> None:
+@pytest.mark.fast
+def test_an_output_folder_that_cannot_be_made_is_one_line(run_cli, tmp_path: Path) -> None:
     root = tmp_path / "runs"
     _one_evaluated_run(root)
     (tmp_path / "a-file").write_text("")
-    code, stderr = run_main("compare", str(root), "--out", str(tmp_path / "a-file" / "sub"))
+    code, _, stderr = run_cli("compare", str(root), "--out", str(tmp_path / "a-file" / "sub"))
     _assert_one_line_error(code, stderr, "Not a directory", "a-file")
 
 
-def test_empty_folder_is_one_line_and_a_non_zero_exit(run_main, tmp_path: Path) -> None:
-    code, stderr = run_main("compare", str(tmp_path))
+@pytest.mark.fast
+def test_empty_folder_is_one_line_and_a_non_zero_exit(run_cli, tmp_path: Path) -> None:
+    code, _, stderr = run_cli("compare", str(tmp_path))
     _assert_one_line_error(code, stderr, "no training runs", str(tmp_path))
 
 
-def test_unknown_metric_lists_the_valid_ones(run_main, tmp_path: Path) -> None:
-    code, stderr = run_main("compare", str(_one_evaluated_run(tmp_path)), "--metric", "autoattack")
+@pytest.mark.fast
+def test_unknown_metric_lists_the_valid_ones(run_cli, tmp_path: Path) -> None:
+    code, _, stderr = run_cli("compare", str(_one_evaluated_run(tmp_path)), "--metric", "autoattack")
     _assert_one_line_error(code, stderr, "unknown metric 'autoattack'", "pgd, worst")
 
 
-def test_weight_outside_zero_one_is_one_line(run_main, tmp_path: Path) -> None:
-    code, stderr = run_main("compare", str(_one_evaluated_run(tmp_path)), "--weight", "1.5")
+@pytest.mark.fast
+def test_weight_outside_zero_one_is_one_line(run_cli, tmp_path: Path) -> None:
+    code, _, stderr = run_cli("compare", str(_one_evaluated_run(tmp_path)), "--weight", "1.5")
     _assert_one_line_error(code, stderr, "--weight must lie in [0, 1]")
 
 
-def test_help_shows_the_options_and_examples() -> None:
-    app = typer.Typer()
-    app.callback()(lambda: None)
-    app.command("compare")(compare)
-    result = CliRunner().invoke(app, ["compare", "--help"], env={"COLUMNS": "160"})
-    assert result.exit_code == 0
+@pytest.mark.fast
+def test_help_shows_the_options_and_examples(run_cli) -> None:
+    code, out, _ = run_cli("compare", "--help")
+    assert code == 0
     for text in ("--metric", "--weight", "--out", "--format", "--no-plot", "awbench compare runs/"):
-        assert text in result.output
+        assert text in out
 
 
-@pytest.mark.skipif(
-    any(importlib.util.find_spec(f"awbench.cli.{name}") is None for name in ("train", "zoo")),
-    reason="the full command line needs the train and zoo commands",
-)
 def test_installed_command_reports_a_missing_folder_without_traceback(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "awbench", "compare", str(tmp_path / "nowhere")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_process("compare", tmp_path / "nowhere", timeout=120)
     _assert_one_line_error(done.returncode, done.stderr, "no such folder")
 
 
-def test_against_prints_its_paired_tests_and_an_unknown_run_is_one_line(run_main, tmp_path: Path) -> None:
+@pytest.mark.fast
+def test_against_prints_its_paired_tests_and_an_unknown_run_is_one_line(run_cli, tmp_path: Path) -> None:
     from test_compare_stats import outcomes, write_paired_evaluation
 
     write_paired_evaluation(tmp_path, "base", *outcomes(150, 80))
     write_paired_evaluation(tmp_path, "other", *outcomes(110, 40))
-    code, stderr = run_main("compare", str(tmp_path), "--against", "other", "--no-plot")
+    code, _, stderr = run_cli("compare", str(tmp_path), "--against", "other", "--no-plot")
     assert code == 0, stderr
     assert "Paired tests: A = other" in stderr and "B dominates (sig.)" in stderr
-    code, stderr = run_main("compare", str(tmp_path), "--against", "nosuch")
+    code, _, stderr = run_cli("compare", str(tmp_path), "--against", "nosuch")
     _assert_one_line_error(code, stderr, "nosuch", "base")

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
+from conftest import one_line_error, run_process
 
-from awbench.cli import main
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
-REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--n-examples", "12", "--batch-size", "12", "--steps", "2", "--device", "cpu"]
-
-
-def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    """Run the CLI in-process with main()'s semantics: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["awbench", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else 1
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def run_process(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "120"}
-    return subprocess.run([sys.executable, "-m", "awbench", *map(str, args)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_json_prints_only_the_summary(small_cnn_run, data_dir, tmp_path):
@@ -46,17 +24,17 @@ def test_json_prints_only_the_summary(small_cnn_run, data_dir, tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_table_goes_to_stderr(small_cnn_run, data_dir, tmp_path, monkeypatch, capsys):
-    code, out, err = run_main(monkeypatch, capsys, "eval", small_cnn_run, "-a", "clean", "-a", "fgsm",
+def test_table_goes_to_stderr(small_cnn_run, data_dir, tmp_path, run_cli):
+    code, out, err = run_cli("eval", small_cnn_run, "-a", "clean", "-a", "fgsm",
                               "--data-dir", data_dir, "--out", tmp_path, *QUICK)
     assert code == 0, err
     assert out == ""
     assert "worst case" in err and "self-checks" in err and "budget:fgsm" in err
 
 
-def test_a_failed_self_check_exits_non_zero(small_cnn_run, data_dir, tmp_path, monkeypatch, capsys):
+def test_a_failed_self_check_exits_non_zero(small_cnn_run, data_dir, tmp_path, run_cli, monkeypatch):
     monkeypatch.setattr("awbench.evaluation.checks.TOLERANCE", -1.0)  # every budget check must now fail
-    code, _, err = run_main(monkeypatch, capsys, "eval", small_cnn_run, "-a", "fgsm", "--data-dir", data_dir,
+    code, _, err = run_cli("eval", small_cnn_run, "-a", "fgsm", "--data-dir", data_dir,
                             "--out", tmp_path, *QUICK)
     assert code == 1 and "error: self-check failed: " in err and "budget:fgsm" in err.splitlines()[-1]
 
@@ -83,17 +61,15 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_options_give_one_line(case, small_cnn_run, data_dir, tmp_path, monkeypatch, capsys):
+def test_bad_options_give_one_line(case, small_cnn_run, data_dir, tmp_path, run_cli):
     args, message = BAD_INPUTS[case]
-    code, out, err = run_main(monkeypatch, capsys, "eval", small_cnn_run, "--data-dir", data_dir,
+    code, out, err = run_cli("eval", small_cnn_run, "--data-dir", data_dir,
                               "--out", tmp_path / "out", *args)
-    assert code != 0
-    assert err.startswith("error: ") and err.count("\n") == 1 and message in err and out == ""
+    assert message in one_line_error(code, err) and out == ""
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpoint, small_cnn_run, monkeypatch,
-                                                       capsys):
+def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpoint, small_cnn_run, run_cli):
     junk = []
     for index, content in enumerate((b"hello", b"abc", b'{"a": 1}')):  # the unpickler raises KeyError, ...
         junk.append(tmp_path / f"junk{index}.pt")
@@ -106,16 +82,16 @@ def test_missing_and_corrupt_checkpoints_give_one_line(tmp_path, corrupt_checkpo
              (tmp_path, "without best.pt or checkpoint.pt"), *[(path, "cannot read") for path in junk],
              (weird, "metadata cannot describe a model")]
     for path, message in cases:
-        code, _, err = run_main(monkeypatch, capsys, "eval", path)
-        assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and message in err
+        code, _, err = run_cli("eval", path)
+        assert message in one_line_error(code, err)
 
 
-def test_data_not_found_gives_one_line(small_cnn_run, tmp_path, monkeypatch, capsys):
+def test_data_not_found_gives_one_line(small_cnn_run, tmp_path, run_cli, monkeypatch):
     monkeypatch.delenv("AWBENCH_DATA", raising=False)
     monkeypatch.setattr("awbench.data.datasets.DEFAULT_CACHE", tmp_path / "cache")
     (tmp_path / "empty").mkdir()  # a folder without the data (a folder that is not there is its own error)
-    code, _, err = run_main(monkeypatch, capsys, "eval", small_cnn_run, "--data-dir", tmp_path / "empty")
-    assert code != 0 and err.startswith("error: cifar10 (test) not found") and err.count("\n") == 1
+    code, _, err = run_cli("eval", small_cnn_run, "--data-dir", tmp_path / "empty")
+    assert one_line_error(code, err).startswith("error: cifar10 (test) not found")
 
 
 def test_errors_in_a_real_process_have_no_traceback(tmp_path):

@@ -18,6 +18,8 @@ from awbench.compare import compare_runs, pareto_front, read_comparison
 from awbench.compare.plot import DPI, figure_size
 from awbench.errors import AwbenchError, UnknownNameError
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 EPS_8 = 8 / 255
 EPS_4 = 4 / 255
 

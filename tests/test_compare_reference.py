@@ -12,6 +12,8 @@ from awbench.compare.reference import AUTOATTACK, EXTERNAL, is_published
 from awbench.errors import UnknownNameError
 from awbench.models import leaderboard
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 
 @pytest.fixture
 def runs(tmp_path):

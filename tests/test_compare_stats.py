@@ -15,6 +15,8 @@ from awbench.compare.paired import NOT_SIGNIFICANT, NOT_TESTED, SIGNIFICANT, ver
 from awbench.errors import AwbenchError
 from awbench.stats import paired_bootstrap_difference, wilson_interval
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 EPS_8 = 8 / 255
 N = 200
 

@@ -16,7 +16,6 @@ import pandas as pd
 import pytest
 import torch
 import torchattacks
-from eval_fixtures import *  # noqa: F403  (fixtures)
 
 import model_zoo.manifest
 from awbench.attacks import create_attack
@@ -24,6 +23,8 @@ from awbench.attacks.pgd import PGDOptions, pgd
 from awbench.data import balanced_subset, load_dataset
 from awbench.evaluation import evaluate_checkpoint
 from awbench.threat import Norm, ThreatModel
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 SETTINGS = {  # budgets small enough that the tiny model keeps a fair share of its accuracy
     Norm.LINF: {"eps": 2 / 255, "step_size": 0.5 / 255, "steps": 10},

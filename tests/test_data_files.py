@@ -7,9 +7,12 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import one_line_error
 
 from awbench.data import load_dataset
 from awbench.errors import DataError
+
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
 
 
 def _good_npz() -> bytes:
@@ -63,7 +66,5 @@ def test_a_corrupt_npz_is_one_line_on_the_command_line(run_cli, tmp_path):
     (tmp_path / "cifar10_train.npz").write_bytes(CORRUPT["truncated"])
     code, _, err = run_cli("train", "cifar10", "--data-dir", tmp_path, "--out", tmp_path / "runs", "--epochs", "1",
                            "--device", "cpu", "--method", "standard")
-    lines = [line for line in err.strip().splitlines() if line.strip()]
-    assert code != 0 and "Traceback" not in err and len(lines) == 1, err
-    assert lines[0].startswith("error: ") and "cifar10_train.npz" in lines[0]
+    assert "cifar10_train.npz" in one_line_error(code, err)
     assert not (tmp_path / "runs").exists() or list((tmp_path / "runs").iterdir()) == []

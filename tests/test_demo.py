@@ -8,25 +8,19 @@ per session; the other tests reuse its folder.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import run_process
 
 from awbench.demo import RUNS, DemoPlan
 from awbench.errors import AwbenchError
+from awbench.training.run_folder import RunFolder
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 EXPECTED_RUNS = {f"{model}-{method}" for model, method in RUNS}
-
-
-def run_awbench(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "awbench", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +28,7 @@ def quick_demo(tmp_path_factory, data_dir) -> tuple[Path, list[str], float]:
     out = tmp_path_factory.mktemp("demo") / "quick"
     command = ["demo", "--quick", "--out", str(out), "--data-dir", str(data_dir), "--device", "cpu"]
     began = time.perf_counter()
-    done = run_awbench(*command)
+    done = run_process(*command)
     seconds = time.perf_counter() - began
     assert done.returncode == 0, done.stderr[-3000:]
     return out, command, seconds
@@ -79,7 +73,7 @@ def test_rerun_skips_finished_work(quick_demo):
     finished = sorted(out.glob("runs/*/checkpoint.pt")) + sorted(out.glob("runs/*/eval/summary.json"))
     stamps = {path: path.stat().st_mtime_ns for path in finished}
     began = time.perf_counter()
-    done = run_awbench(*command)
+    done = run_process(*command)
     seconds = time.perf_counter() - began
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("skip:") == 1 + 2 * len(RUNS)  # data, every training, every evaluation
@@ -93,7 +87,7 @@ def test_unfinished_evaluation_is_redone_alone(quick_demo, tmp_path):
     out, command, _ = quick_demo
     summary = out / "runs" / "small-cnn-trades" / "eval" / "summary.json"
     summary.unlink()
-    done = run_awbench(*command)
+    done = run_process(*command)
     assert done.returncode == 0, done.stderr[-3000:]
     assert summary.is_file()
     assert done.stderr.count("skip:") == 2 * len(RUNS)
@@ -101,7 +95,7 @@ def test_unfinished_evaluation_is_redone_alone(quick_demo, tmp_path):
 
 def test_other_plan_in_same_folder_is_refused(quick_demo):
     out, _, _ = quick_demo
-    done = run_awbench("demo", "--out", str(out), "--seed", "1", "--quick")
+    done = run_process("demo", "--out", str(out), "--seed", "1", "--quick")
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "other settings" in done.stderr
     assert "Traceback" not in done.stderr
@@ -112,7 +106,7 @@ def test_missing_data_is_one_line(tmp_path):
     empty.mkdir()
     env = {"HOME": str(tmp_path / "home")}
     began = time.perf_counter()
-    done = run_awbench("demo", "--quick", "--out", str(tmp_path / "out"), "--data-dir", str(empty), env=env,
+    done = run_process("demo", "--quick", "--out", str(tmp_path / "out"), "--data-dir", str(empty), env=env,
                        timeout=120)
     assert done.returncode != 0
     assert time.perf_counter() - began < 60
@@ -152,7 +146,7 @@ def test_killed_training_resumes(tmp_path, data_dir, monkeypatch):
     monkeypatch.setattr(demo, "RUNS", (("small-cnn", "standard"),))
     out = tmp_path / "demo"
     demo._claim_folder(out, plan, 0)
-    data = demo._prepare_data(plan, out / "data", data_dir, 0, [])
+    data = demo._prepare_data(plan, out / "data", data_dir, 0, demo._Steps(total=1))
     killed = demo._train_config(plan, "small-cnn", "standard", data, out / "runs", "small-cnn-standard", 0, "cpu")
     killed.epochs = 1  # what a demo killed during epoch 2 leaves: checkpoint.pt after epoch 1
     train(killed, show_progress=False)
@@ -160,6 +154,6 @@ def test_killed_training_resumes(tmp_path, data_dir, monkeypatch):
     result = demo.run_demo(data_dir=data_dir, out=out, device="cpu", show_progress=False)
     log = pd.read_csv(out / "runs" / "small-cnn-standard" / "train_log.csv")
     assert log["epoch"].tolist() == [1, 2]
-    assert demo._epochs_done(out / "runs" / "small-cnn-standard") == 2
+    assert RunFolder(out / "runs" / "small-cnn-standard").epochs_done() == 2
     assert "data" in result.skipped and "train small-cnn-standard" not in result.skipped
     assert len(result.comparison.frame) == 1 and result.plot is not None

@@ -8,8 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
-from eval_fixtures import CIFAR
+from conftest import CIFAR, one_line_error
 
 import model_zoo
 from awbench.attacks import dynamic
@@ -18,6 +17,8 @@ from awbench.evaluation import evaluate_checkpoint
 from awbench.evaluation.runner import model_fingerprint
 from awbench.evaluation.signal_sweep import parse_values, sweep_signal
 from model_zoo.aw import routing
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 FAST = {"n_examples": 24, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 2,
         "version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 2}
@@ -166,7 +167,7 @@ def test_cli_bad_pin_and_sweep_inputs_give_one_line(case, request, run_cli, data
     command, *options = args
     code, out, err = run_cli(command, request.getfixturevalue(run_name), "--data-dir", data_dir,
                              "--out", tmp_path / "out", *options)
-    assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and message in err and out == ""
+    assert message in one_line_error(code, err) and out == ""
     assert not (tmp_path / "out").exists()
 
 

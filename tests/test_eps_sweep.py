@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import one_line_error
 
 from awbench.errors import AwbenchError
 from awbench.evaluation import eps_sweep, evaluate_checkpoint
@@ -168,22 +169,9 @@ def test_the_sweeps_large_eps_check_fails_and_keeps_the_runners_own(tmp_path: Pa
     assert "sweep_large_eps" not in result["summaries"][0]["checks"]
 
 
-def test_the_cli_sweeps_a_list_and_rejects_a_bad_one(data_dir, tmp_path: Path, monkeypatch, capsys) -> None:
-    import sys
-
-    from awbench.cli import main
-
-    def run(*args: str) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["awbench", *args])
-        try:
-            main()
-        except SystemExit as done:
-            return int(done.code or 0), capsys.readouterr().err
-        return 0, capsys.readouterr().err
-
-    code, err = run("eval", MODEL, "--eps", "1/255,x", "--data-dir", str(data_dir))
-    assert code != 0 and err.strip().count("\n") == 0 and "not a number" in err
-    code, err = run("eval", MODEL, "-a", "fgsm", "--eps", "1/255,8/255", "--n-examples", "12", "--device", "cpu",
-                    "--data-dir", str(data_dir), "--out", str(tmp_path / "cli"))
+def test_the_cli_sweeps_a_list_and_rejects_a_bad_one(data_dir, tmp_path: Path, run_cli) -> None:
+    assert "not a number" in one_line_error(*run_cli("eval", MODEL, "--eps", "1/255,x", "--data-dir", data_dir)[::2])
+    code, _, err = run_cli("eval", MODEL, "-a", "fgsm", "--eps", "1/255,8/255", "--n-examples", "12", "--device", "cpu",
+                        "--data-dir", str(data_dir), "--out", str(tmp_path / "cli"))
     assert code == 0, err
     assert (tmp_path / "cli" / "eps-8_255" / "summary.json").is_file() and "sweep_recheck:fgsm: pass" in err

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
 from torch import nn
 
 from awbench.attacks import AttackOutput, create_attack
 from awbench.attacks.autoattack import AutoAttackAdapter
 from awbench.evaluation import checks, evaluate_model, units
 from awbench.threat import Norm, ThreatModel
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 THREAT = ThreatModel(Norm.LINF, 8 / 255)
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from eval_fixtures import *  # noqa: F403  (fixtures)
 
 from awbench.evaluation import evaluate_checkpoint
 from awbench.evaluation.state import EvaluationState
 from awbench.run_layout import EVALUATION_STATE as STATE_FILE
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 REPO = Path(__file__).resolve().parents[1]
 FAST = {"n_examples": 40, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 3}

@@ -8,13 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from eval_fixtures import *  # noqa: F403  (fixtures)
 
 from awbench.attacks import Attack, create_attack
 from awbench.errors import AwbenchError
 from awbench.evaluation import evaluate_checkpoint, evaluate_model
 from awbench.run_layout import EVALUATION_STATE as STATE_FILE
 from awbench.threat import Norm, ThreatModel
+
+pytestmark = pytest.mark.threads(1)  # see conftest: one steady thread for evaluation tests
 
 FAST = {"n_examples": 40, "batch_size": 16, "seed": 0, "device": "cpu", "show_progress": False, "steps": 3}
 CHEAP_AA = {"version": "custom", "aa_attacks": ["apgd-ce"], "aa_iterations": 3}

@@ -9,6 +9,8 @@ import pytest
 from awbench.errors import AwbenchError
 from awbench.export import ROBUSTBENCH_FIELDS, export_evaluation
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 
 def write_summary(folder, **changes):
     folder.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,8 @@ import pytest
 from awbench.checkpoint import atomic_write as old_import  # the old import keeps working
 from awbench.files import atomic_write, remove_stale_temp_files
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 
 def test_the_old_import_is_the_same_function():
     assert old_import is atomic_write

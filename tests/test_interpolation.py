@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from conftest import one_line_error
 
 from awbench import checkpoint
 from awbench.data import balanced_subset, load_dataset
@@ -101,14 +101,9 @@ def test_each_alpha_is_evaluated_and_writes_the_curve_contract(data_dir, tmp_pat
                                                                    direct["robust_accuracy"])
 
 
-def test_the_cli_refuses_different_architectures_in_one_line(monkeypatch, capsys) -> None:
-    from awbench.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["awbench", "interpolate", STANDARD, AW, "--alphas", "0,1"])
-    with pytest.raises(SystemExit) as done:
-        main()
-    err = capsys.readouterr().err
-    assert done.value.code != 0 and err.count("\n") == 1 and "different architectures" in err
+def test_the_cli_refuses_different_architectures_in_one_line(run_cli) -> None:
+    code, _, err = run_cli("interpolate", STANDARD, AW, "--alphas", "0,1")
+    assert "different architectures" in one_line_error(code, err)
 
 
 def _payload(model: torch.nn.Module, metadata: dict, path: str) -> dict:

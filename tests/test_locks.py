@@ -15,6 +15,8 @@ import pytest
 from awbench.errors import AwbenchError
 from awbench.locks import LOCK_FILE, FolderLock, FolderLockedError, lock_folder
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 REPO = Path(__file__).resolve().parents[1]
 
 HOLDER = textwrap.dedent("""

@@ -3,11 +3,12 @@ import torch
 import torch.nn.functional as F
 
 import model_zoo
-from awbench.errors import UnknownNameError
+from model_zoo.errors import UnknownNameError
 
 STATIC = ["small-cnn", "resnet18", "preact-resnet18", "wrn-34-10", "wrn-28-10"]
 
 
+@pytest.mark.fast
 def test_static_architectures_are_registered():
     assert set(STATIC) <= set(model_zoo.available())
 
@@ -27,23 +28,27 @@ def test_forward_shape_and_one_training_step(name):
     assert changed == len(before)  # every parameter received a gradient and moved
 
 
+@pytest.mark.fast
 def test_normalisation_is_inside_the_model():
     model = model_zoo.create("small-cnn", mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5])
     x = torch.full((1, 3, 4, 4), 1.0)
     assert torch.allclose(model.normalize(x), torch.ones_like(x))
 
 
+@pytest.mark.fast
 def test_mnist_shaped_input():
     model = model_zoo.create("small-cnn", in_channels=1, num_classes=10)
     assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
 
 
+@pytest.mark.fast
 def test_unknown_model_lists_choices():
     with pytest.raises(UnknownNameError) as info:
         model_zoo.create("vgg99")
     assert "small-cnn" in str(info.value) and "wrn-34-10" in str(info.value)
 
 
+@pytest.mark.fast
 def test_register_twice_is_refused():
     with pytest.raises(ValueError):
         model_zoo.register("small-cnn")(lambda **_: None)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 REPO = Path(__file__).resolve().parents[1]
 
 spec = importlib.util.spec_from_file_location("regenerate", REPO / "scripts" / "regenerate_readme_demo.py")

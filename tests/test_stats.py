@@ -17,6 +17,8 @@ from awbench.stats import (
     wra_per_example,
 )
 
+pytestmark = pytest.mark.fast  # no data set: synthetic tensors (see conftest)
+
 Z95 = 1.959963984540054
 
 

@@ -2,6 +2,7 @@
 
 import csv
 
+import pytest
 import torch
 from torch import nn
 
@@ -22,6 +23,7 @@ def _save(tmp_path, name: str, architecture: str, model: nn.Module) -> str:
     return str(checkpoint.save(tmp_path / f"{name}.pt", model, {"architecture": architecture, **META}))
 
 
+@pytest.mark.fast
 def test_static_and_both_aw_designs_give_their_banks(tmp_path):
     torch.manual_seed(0)
     static = model_zoo.create("small-cnn")
@@ -72,6 +74,7 @@ def test_cli_writes_csv_and_figures(run_cli, tmp_path):
         assert (tmp_path / "out" / name).stat().st_size > 1000
 
 
+@pytest.mark.fast
 def test_a_checkpoint_without_convolutions_is_a_one_line_error(run_cli, tmp_path):
     path = _save(tmp_path, "mlp", NO_CONV, model_zoo.create(NO_CONV))
     code, _, err = run_cli("weights", path, "--out", tmp_path / "out")

@@ -5,8 +5,9 @@ import torch
 
 import model_zoo
 from awbench import checkpoint, zoo
-from awbench.errors import CheckpointError, UnknownNameError
+from awbench.errors import CheckpointError
 from model_zoo import manifest
+from model_zoo.errors import UnknownNameError
 
 META = {"architecture": "small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.0] * 3, "std": [1.0] * 3}
 
@@ -28,7 +29,7 @@ def local_zoo(tmp_path, monkeypatch):
 
 def test_load_verified_zoo_checkpoint(local_zoo):
     model, _ = local_zoo
-    loaded, metadata = zoo.load_model("tiny")
+    loaded, metadata = checkpoint.load("zoo:tiny")
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(loaded(x), model(x)) and metadata["architecture"] == "small-cnn"
     assert zoo.resolve_checkpoint("zoo:tiny").name == "ckpt.pt"
@@ -42,19 +43,19 @@ def test_tampered_zoo_checkpoint_is_refused(local_zoo):
     payload["state_dict"]["net.classifier.bias"] += 1
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match="sha256"):
-        zoo.load_model("tiny")
+        checkpoint.load("zoo:tiny")
 
 
 def test_unknown_zoo_name_lists_entries(local_zoo):
     with pytest.raises(UnknownNameError, match="tiny"):
-        zoo.load_model("nope")
+        checkpoint.load("zoo:nope")
 
 
 def test_shipped_manifest_entries_are_well_formed_and_verified():
     for item in manifest.entries():
         assert item.architecture in model_zoo.available()
         if not item.is_remote:
-            model, metadata = zoo.load_model(item.name)
+            model, metadata = checkpoint.load(f"zoo:{item.name}")
             assert metadata["architecture"] == item.architecture
             assert metadata["dataset"] == item.dataset and metadata["method"] == item.method
 
@@ -92,7 +93,7 @@ def _reference_inputs() -> torch.Tensor:
 @pytest.mark.parametrize("name", sorted(REFERENCE_LOGITS))
 def test_every_zoo_checkpoint_loads_to_the_same_network_as_before(name):
     assert {item.name for item in manifest.entries() if not item.is_remote} == set(REFERENCE_LOGITS)
-    model, metadata = zoo.load_model(name)
+    model, metadata = checkpoint.load(f"zoo:{name}")
     assert metadata["architecture"] == manifest.entry(name).architecture
     with torch.no_grad():
         logits = model(_reference_inputs())
@@ -102,7 +103,7 @@ def test_every_zoo_checkpoint_loads_to_the_same_network_as_before(name):
 def test_the_zoo_awnet_is_the_low_rank_design_and_says_so(run_cli):
     from model_zoo.aw import AWConv2d, LowRankAWConv2d, aw_layers, routing
 
-    model, metadata = zoo.load_model("cifar10-aw-small-cnn-awnet")
+    model, metadata = checkpoint.load("zoo:cifar10-aw-small-cnn-awnet")
     assert metadata["architecture"] == "aw-lr-small-cnn" and metadata["migrated_from"] == "aw-small-cnn"
     layers = [layer for _, layer in aw_layers(routing(model).backbone)]
     assert any(isinstance(layer, LowRankAWConv2d) for layer in layers)

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from awbench.errors import AwbenchError, suggest
+from awbench.errors import USER_ERRORS, suggest
 
 
 def keep_examples_unwrapped(text: str | None) -> str | None:
@@ -105,7 +105,7 @@ def main() -> None:
         message = " ".join(error.format_message().split()) + _command_suggestion(error, context)
         typer.echo(f"error: {message} (see: {where} --help)", err=True)
         sys.exit(error.exit_code)
-    except AwbenchError as error:
+    except USER_ERRORS as error:  # awbench's and the model zoo's errors: a user's mistake
         typer.echo("error: " + " ".join(str(error).split()), err=True)  # always one line
         sys.exit(error.exit_code)
     except OSError as error:  # an output folder that cannot be made, a file in the way, a full disk...

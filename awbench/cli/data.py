@@ -8,6 +8,9 @@ from typing import Annotated
 import typer
 
 from awbench.cli import app
+from awbench.data.names import DatasetName
+
+DATASETS = " | ".join(name.value for name in DatasetName)
 
 data_app = typer.Typer(
     help="Data sets: which data awbench uses, and preparing full ones. Without any data folder awbench uses the "
@@ -26,7 +29,7 @@ app.add_typer(data_app, name="data")
     "--download fetches it first (into --from, else OUT/torchvision). Writes OUT/NAME_train.npz and "
     "OUT/NAME_test.npz; the default OUT, ~/.cache/awbench/data, is searched without any option."))
 def prepare(
-    dataset: Annotated[str, typer.Argument(help="cifar10 | cifar100 | svhn | mnist")],
+    dataset: Annotated[str, typer.Argument(help=DATASETS)],
     source: Annotated[Path | None, typer.Option("--from", help="Folder with torchvision's files.")] = None,
     download: Annotated[bool, typer.Option(help="Download with torchvision first (needs network).")] = False,
     out: Annotated[Path | None, typer.Option(
@@ -41,7 +44,7 @@ def prepare(
 
 @data_app.command("where", epilog="Examples:\n\n  awbench data where\n\n  awbench data where mnist --data-dir ~/data")
 def where(
-    dataset: Annotated[str, typer.Argument(help="cifar10 | cifar100 | svhn | mnist")] = "cifar10",
+    dataset: Annotated[str, typer.Argument(help=DATASETS)] = "cifar10",
     data_dir: Annotated[Path | None, typer.Option(help="Folder with the data (the only place searched).")] = None,
 ) -> None:
     """Say which files `train` and `eval` would read for DATASET, with their size and sha256."""

@@ -25,12 +25,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import PercentFormatter
 
-from awbench.checkpoint import atomic_write
 from awbench.compare.paired import NOT_SIGNIFICANT
 from awbench.compare.pareto import failed_checks
 from awbench.compare.reference import draw_published, is_published
 from awbench.compare.report import CI_HIGH, CI_LOW
 from awbench.compare.style import FAILED_COLOUR, RING_SIZE, Palette, family, method_of
+from awbench.files import atomic_write
 
 PLOT_STEM = "pareto"
 DPI = 100

@@ -17,12 +17,12 @@ from rich.markup import escape
 from rich.measure import Measurement
 from rich.table import Table
 
-from awbench.checkpoint import atomic_write
 from awbench.compare.collect import CURVE_COLUMNS, DATA_COLUMN, ROBUST_PREFIX, TEXT_COLUMNS
 from awbench.compare.paired import ALPHA
 from awbench.compare.pareto import format_eps
 from awbench.console import console
 from awbench.errors import UnknownNameError
+from awbench.files import atomic_write
 from awbench.stats import interval_of_fraction
 
 TABLE_FORMATS = ("csv", "md", "tex")

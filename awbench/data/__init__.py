@@ -1,18 +1,22 @@
-"""Data: datasets by name (`load_dataset`), seeded balanced subsets, and in-memory batch iteration."""
+"""Data: datasets by name (`load_dataset`), seeded balanced subsets, and in-memory batch iteration.
 
-from awbench.data.datasets import (
-    SPECS,
-    DatasetName,
-    DatasetSpec,
-    ImageData,
-    balanced_subset,
-    check_data_dir,
-    load_dataset,
-    search_roots,
-)
-from awbench.data.loader import augment, epoch_generator, iterate_batches, num_batches
+The names below are imported on first use, so that `awbench.data.names` serves the command line without torch.
+"""
 
-__all__ = [
-    "SPECS", "DatasetName", "DatasetSpec", "ImageData", "augment", "balanced_subset", "check_data_dir",
-    "epoch_generator", "iterate_batches", "load_dataset", "num_batches", "search_roots",
-]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    **dict.fromkeys(("SPECS", "DatasetSpec", "ImageData", "balanced_subset", "check_data_dir", "load_dataset",
+                     "search_roots"), "awbench.data.datasets"),
+    "DatasetName": "awbench.data.names",
+    **dict.fromkeys(("augment", "epoch_generator", "iterate_batches", "num_batches"), "awbench.data.loader"),
+    **dict.fromkeys(("cut_subsets", "describe_subsets", "save_images"), "awbench.data.subsets"),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'awbench.data' has no attribute '{name}'")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import zipfile
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +19,10 @@ import torch
 
 from awbench.console import console
 from awbench.data.embedded import EMBEDDED, ORIGIN, file_sha256, verified_sample_file
-from awbench.errors import DataError, DataNotFoundError, UnknownNameError
+from awbench.data.names import DatasetName
+from awbench.errors import DataError, DataNotFoundError
 
 DEFAULT_CACHE = Path.home() / ".cache" / "awbench" / "data"
-
-
-class DatasetName(str, Enum):
-    CIFAR10 = "cifar10"
-    CIFAR100 = "cifar100"
-    SVHN = "svhn"
-    MNIST = "mnist"
-
-    @classmethod
-    def parse(cls, text: str) -> DatasetName:
-        try:
-            return cls(str(text).lower())
-        except ValueError:
-            raise UnknownNameError("dataset", text, [d.value for d in cls]) from None
 
 
 @dataclass(frozen=True)

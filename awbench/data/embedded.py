@@ -8,33 +8,16 @@ sample/sample.json; scripts/make_embedded_sample.py cuts it again.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from awbench.errors import DataError
+from awbench.files import cached_sha256_of as file_sha256
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 SAMPLE_SIZES = {"train": 2000, "test": 500}
 EMBEDDED = "embedded"  # the --data-dir value that names the sample itself
 ORIGIN = "embedded-sample"
-
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes, computed once per (path, size, mtime) in a process."""
-    path = Path(path)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
-
 
 def sample_file(name: str, split: str) -> Path | None:
     """The sample's file for (dataset, split), or None: the package holds a sample of CIFAR-10 only."""

@@ -3,15 +3,12 @@ awbench reads fastest: NAME_train.npz and NAME_test.npz with uint8 NHWC `x`, int
 
 from __future__ import annotations
 
-import io
 import socket
 from pathlib import Path
 
-import numpy as np
-
-from awbench import checkpoint
 from awbench.console import console
 from awbench.data.datasets import DatasetName, ImageData, _from_torchvision, validated
+from awbench.data.subsets import save_images
 from awbench.errors import DataNotFoundError
 
 DOWNLOAD_TIMEOUT_S = 30  # per socket operation: offline, a download fails instead of hanging
@@ -32,7 +29,7 @@ def prepare_dataset(name: str | DatasetName, out: Path, *, source: Path | None =
     for split in ("train", "test"):
         data = _read(name, split, source, download)
         path = out / f"{name.value}_{split}.npz"
-        _save(path, data)
+        save_images(path, data, compressed=True)
         console.print(f"wrote {path} ({len(data)} images)", highlight=False)
         written.append(path)
     return written
@@ -51,10 +48,3 @@ def _read(name: DatasetName, split: str, source: Path, download: bool) -> ImageD
         hint = "" if download else " (or pass --download when online)"
         raise DataNotFoundError(f"no torchvision {name.value} files in {source} or {source / name.value}{hint}")
     return validated(found)
-
-
-def _save(path: Path, data: ImageData) -> None:
-    images = data.images.permute(0, 2, 3, 1).contiguous().numpy()  # NHWC, the layout the loader reads
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, x=images, y=data.labels.numpy(), source=np.array(data.source))
-    checkpoint.atomic_write(path, lambda handle: handle.write(buffer.getvalue()))

@@ -36,12 +36,12 @@ from typing import Any
 import pandas as pd
 import torch
 
-from awbench.checkpoint import atomic_write
 from awbench.console import console
 from awbench.errors import AwbenchError
 from awbench.evaluation import checks as checks_module
 from awbench.evaluation.api import default_out, evaluate_checkpoint
 from awbench.evaluation.report import rewrite_summary
+from awbench.files import atomic_write
 from awbench.run_layout import PER_SAMPLE, SWEEP
 from awbench.threat import parse_eps
 

@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from awbench.errors import AwbenchError
+from awbench.files import sha256_of
 from awbench.models import foreign
 from awbench.models.options import ModelOptions
 from awbench.models.weights import weights_record
-from awbench.zoo import sha256_of
 
 # A file ending in .py, or a dotted module path, then ':' and a function name.
 PATTERN = re.compile(r"(?P<module>.+\.py|[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*):(?P<function>[A-Za-z_]\w*)")

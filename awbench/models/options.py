@@ -13,6 +13,12 @@ MODELS_ENV = "AWBENCH_MODELS"
 CACHE = Path.home() / ".cache" / "awbench" / "models"
 
 
+# Bounds on what a checkpoint's metadata or an option may ask to build, checked before any layer is allocated:
+# a corrupt or hostile `num_classes=10**9` would otherwise try to allocate hundreds of GB for the last layer.
+MAX_NUM_CLASSES = 100_000  # ImageNet-21k has 21,841
+MAX_IN_CHANNELS = 1_024
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     """Options of `awbench eval` for models awbench did not write (rb:, tv:, a factory).
@@ -32,8 +38,6 @@ class ModelOptions:
     model_dir: Path | None = None
 
     def __post_init__(self) -> None:
-        from awbench.checkpoint import MAX_NUM_CLASSES  # the same bound as a checkpoint's metadata
-
         count = self.num_classes
         if count is not None and (isinstance(count, bool) or not isinstance(count, int)
                                   or not 1 <= count <= MAX_NUM_CLASSES):

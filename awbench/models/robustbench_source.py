@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 from awbench.errors import AwbenchError, CheckpointError
+from awbench.files import sha256_of
 from awbench.models import foreign, leaderboard
 from awbench.models.options import ModelOptions
 from awbench.models.weights import read_state_dict
 from awbench.threat import Norm
-from awbench.zoo import sha256_of
 
 PREFIX = "rb:"
 EXTRA = "pip install 'awbench[robustbench]'"

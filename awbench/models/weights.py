@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from awbench.checkpoint import load_safely
 from awbench.errors import CheckpointError
+from awbench.safe_load import load_safely
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -40,7 +40,7 @@ def load_weights(model: nn.Module, path: Path) -> None:
 
 def weights_record(path: Path | None) -> dict[str, str | None]:
     """{'weights': absolute path, 'weights_sha256': hex} for summary.json, so a result traces to its file."""
-    from awbench.zoo import sha256_of
+    from awbench.files import sha256_of
 
     if path is None:
         return {"weights": "set by the factory itself", "weights_sha256": None}

@@ -1,7 +1,21 @@
-"""Training: a TrainConfig, a registry of methods, and one loop (`train(config) -> run folder`)."""
+"""Training: a TrainConfig, a registry of methods, and one loop (`train(config) -> run folder`).
 
-from awbench.training.config import TrainConfig
-from awbench.training.loop import load_config, train
-from awbench.training.methods import available_methods
+The names below are imported on first use, so that `awbench.training.config` (and the method names) serve the
+command line without importing torch.
+"""
 
-__all__ = ["TrainConfig", "available_methods", "load_config", "train"]
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "TrainConfig": "awbench.training.config", "config_for_resume": "awbench.training.run_folder",
+    "load_config": "awbench.training.run_folder", "train": "awbench.training.loop",
+    "available_methods": "awbench.training.methods",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'awbench.training' has no attribute '{name}'")

@@ -8,7 +8,10 @@ from dataclasses import asdict, dataclass, field, fields
 from types import UnionType
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from awbench.errors import AwbenchError
+from awbench.errors import AwbenchError, UnknownNameError
+from awbench.training.method_names import METHODS
+
+SCHEDULES = ("piecewise", "cosine", "constant")  # piecewise: x0.1 at 50% and 75% of the epochs
 
 
 def check_run_name(name: Any) -> str:
@@ -61,9 +64,7 @@ class TrainConfig:
         """Check names and ranges before any data is loaded; raise AwbenchError with a one-line reason."""
         import model_zoo
         from awbench.data import DatasetName, check_data_dir
-        from awbench.errors import UnknownNameError
         from awbench.threat import Norm, parse_eps
-        from awbench.training.methods import method_class
 
         if self.name is not None:
             check_run_name(self.name)
@@ -72,7 +73,8 @@ class TrainConfig:
         if self.model not in model_zoo.available():
             raise UnknownNameError("model", self.model, model_zoo.available())
         self.model_options = model_zoo.resolved_options(self.model, self.model_options)
-        method_class(self.method)
+        if self.method not in METHODS:
+            raise UnknownNameError("training method", self.method, METHODS)
         Norm.parse(self.norm)
         self.eps = parse_eps(self.eps)
         self.step_size = parse_eps(self.step_size, name="step-size")
@@ -86,8 +88,8 @@ class TrainConfig:
             raise AwbenchError("--subset must be a positive number of images")
         if self.lr <= 0:
             raise AwbenchError("--lr must be positive")
-        if self.schedule not in ("piecewise", "cosine", "constant"):
-            raise UnknownNameError("schedule", self.schedule, ["constant", "cosine", "piecewise"])
+        if self.schedule not in SCHEDULES:
+            raise UnknownNameError("schedule", self.schedule, SCHEDULES)
         for flag, teacher in (("--clean-teacher", self.clean_teacher), ("--robust-teacher", self.robust_teacher)):
             if teacher is not None:
                 check_teacher(teacher, flag)
@@ -105,6 +107,17 @@ class TrainConfig:
         values = {k: v for k, v in values.items() if k in known}
         check_types(values)
         return cls(**values)
+
+
+def learning_rate_factor(config: TrainConfig, epoch: int) -> float:
+    """Multiplier of the base lr during `epoch` (0-based)."""
+    if config.schedule == "cosine":
+        return 0.5 * (1 + math.cos(math.pi * epoch / max(1, config.epochs)))
+    if config.schedule == "piecewise":
+        return 0.1 ** sum(epoch >= int(config.epochs * f) for f in (0.5, 0.75) if int(config.epochs * f) > 0)
+    if config.schedule == "constant":
+        return 1.0
+    raise UnknownNameError("schedule", config.schedule, SCHEDULES)
 
 
 def check_teacher(reference: str, flag: str) -> str:

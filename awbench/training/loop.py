@@ -8,7 +8,6 @@ epoch k and resumed gives the same weights as an uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -18,14 +17,13 @@ from typing import Any
 import torch
 
 import model_zoo
-from awbench import distributed, plans
+from awbench import distributed, plans, run_layout
 from awbench.attacks.pgd import pgd
 from awbench.console import console, progress
 from awbench.data import ImageData, balanced_subset, epoch_generator, iterate_batches, load_dataset, num_batches
 from awbench.device import compile_model, resolve_device
-from awbench.errors import AwbenchError
 from awbench.threat import Norm
-from awbench.training.config import TrainConfig
+from awbench.training.config import TrainConfig, learning_rate_factor
 from awbench.training.methods import build_method
 from awbench.training.run_folder import RunFolder
 
@@ -47,17 +45,6 @@ def build_model_for(config: TrainConfig, data: ImageData) -> torch.nn.Module:
     spec = data.spec
     return model_zoo.create(config.model, num_classes=spec.num_classes, in_channels=spec.in_channels,
                             mean=spec.mean, std=spec.std, options=config.model_options)
-
-
-def learning_rate_factor(config: TrainConfig, epoch: int) -> float:
-    """Multiplier of the base lr during `epoch` (0-based)."""
-    if config.schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * epoch / max(1, config.epochs)))
-    if config.schedule == "piecewise":
-        return 0.1 ** sum(epoch >= int(config.epochs * f) for f in (0.5, 0.75) if int(config.epochs * f) > 0)
-    if config.schedule == "constant":
-        return 1.0
-    raise AwbenchError(f"unknown schedule '{config.schedule}'; choose one of: constant, cosine, piecewise")
 
 
 def validate(model: torch.nn.Module, data: ImageData, config: TrainConfig, device: torch.device) -> dict[str, float]:
@@ -149,9 +136,9 @@ def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume
 
 def interrupt_advice(run_path: Path) -> str:
     """What to do after Ctrl-C: resume from the last finished epoch, or, before the first one, start again."""
-    if (run_path / "checkpoint.pt").is_file():
+    if (run_path / run_layout.LAST_CHECKPOINT).is_file():
         return f"finished epochs are saved; continue with awbench train --resume {run_path}"
-    return (f"stopped before the first epoch ended, so there is nothing to resume (no {run_path / 'checkpoint.pt'}"
+    return (f"stopped before the first epoch ended, so there is nothing to resume (no {run_path / run_layout.LAST_CHECKPOINT}"
             "); start again: rerun the same awbench train command (not --resume)")
 
 
@@ -248,15 +235,3 @@ def _summary_line(row: dict[str, float]) -> str:
     if "val_clean_acc" in row:
         parts += [f"val clean {row['val_clean_acc']:.1%}", f"val pgd {row['val_pgd_acc']:.1%}"]
     return "  ".join(parts) + f"  ({row['seconds']:.0f}s)"
-
-
-def load_config(run_dir: str | Path) -> TrainConfig:
-    path = Path(run_dir) / "config.json"
-    if not path.is_file():
-        raise AwbenchError(f"{run_dir} is not a run folder (no config.json)")
-    try:
-        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except UnicodeDecodeError:
-        raise AwbenchError(f"{path} is not a valid run configuration (not UTF-8 text)") from None
-    except (json.JSONDecodeError, TypeError) as error:
-        raise AwbenchError(f"{path} is not a valid run configuration ({error})") from None

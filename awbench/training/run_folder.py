@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from awbench import checkpoint
+from awbench import checkpoint, run_layout
 from awbench.errors import AwbenchError
 from awbench.files import atomic_write
 from awbench.locks import FolderLock
@@ -35,19 +35,19 @@ class RunFolder:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.path / run_layout.LAST_CHECKPOINT
 
     @property
     def best_path(self) -> Path:
-        return self.path / "best.pt"
+        return self.path / run_layout.BEST_CHECKPOINT
 
     @property
     def log_path(self) -> Path:
-        return self.path / "train_log.csv"
+        return self.path / run_layout.TRAIN_LOG
 
     @property
     def config_path(self) -> Path:
-        return self.path / "config.json"
+        return self.path / run_layout.RUN_CONFIG
 
     @classmethod
     def for_config(cls, config: TrainConfig, *, resume: bool) -> RunFolder:
@@ -129,6 +129,13 @@ class RunFolder:
         }
         checkpoint.save(self.checkpoint_path, model, metadata, training_state)
 
+    def epochs_done(self) -> int:
+        """Epochs finished by the run in this folder: checkpoint.pt's record (0 without one)."""
+        if not self.checkpoint_path.is_file():
+            return 0
+        _, _, state = checkpoint.load_training_state(self.checkpoint_path)
+        return int(state.get("epoch", 0))
+
     def restore(self, model, optimizer, scheduler, method) -> tuple[int, float]:
         """Load the last checkpoint's weights and training state; return (epochs done, best score)."""
         _, state_dict, state = checkpoint.load_training_state(self.checkpoint_path)
@@ -140,3 +147,44 @@ class RunFolder:
         scheduler.load_state_dict(state["scheduler"])
         method.load_state_dict(state.get("method", {}))
         return int(state["epoch"]), float(state["best"])
+
+
+# What a resumed run may change: how long it trains, where, and where its data lies. Everything else is the run's.
+RESUMABLE_FIELDS = ("epochs", "device", "data_dir")
+
+
+def load_config(run_dir: str | Path) -> TrainConfig:
+    """The TrainConfig saved in a run folder's config.json; one-line AwbenchError when there is none or it is bad."""
+    path = Path(run_dir) / run_layout.RUN_CONFIG
+    if not path.is_file():
+        raise AwbenchError(f"{run_dir} is not a run folder (no config.json)")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError:
+        raise AwbenchError(f"{path} is not a valid run configuration (not UTF-8 text)") from None
+    except (json.JSONDecodeError, TypeError) as error:
+        raise AwbenchError(f"{path} is not a valid run configuration ({error})") from None
+
+
+def config_for_resume(run_dir: str | Path, **given: Any) -> TrainConfig:
+    """The configuration that continues the run in `run_dir`: its own config.json, with the options the user
+    gave (not None) among RESUMABLE_FIELDS applied, and `out`/`name` naming that very folder. The device is the
+    machine's, not the run's: not given, it is TrainConfig's default (auto).
+
+    Another option given with a value other than the run's is refused (one line): a resumed run keeps its
+    model, method and budgets."""
+    folder = Path(run_dir).resolve()  # `--resume .` names the run folder by its real name
+    config = load_config(folder)
+    saved = config.to_dict()
+    changed = sorted(name for name, value in given.items()
+                     if value is not None and name not in RESUMABLE_FIELDS and saved.get(name) != value)
+    if changed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+        raise AwbenchError(f"--resume continues a run with its own settings; {flags} cannot change "
+                           f"(only {', '.join('--' + n.replace('_', '-') for n in RESUMABLE_FIELDS)} can)")
+    config.out, config.name = str(folder.parent), folder.name
+    config.device = TrainConfig.device
+    for name in RESUMABLE_FIELDS:
+        if given.get(name) is not None:
+            setattr(config, name, str(given[name]) if name == "data_dir" else given[name])
+    return config

@@ -24,13 +24,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from awbench.errors import AwbenchError, UnknownNameError
 from model_zoo.aw.convert import DEFAULT_ADVERSARIAL_RANK_FRACTION
 from model_zoo.aw.router import ROUTER_INPUTS
-
-DESIGNS = ("full", "low-rank")
-LOW_RANK_PREFIX = "aw-lr-"
-FULL_PREFIX = "aw-"
+from model_zoo.designs import DESIGNS, FULL_PREFIX, LOW_RANK_PREFIX, design_of
+from model_zoo.errors import ModelZooError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -48,17 +45,17 @@ class AWOptions:
         if self.router_input not in ROUTER_INPUTS:
             raise UnknownNameError("router input", str(self.router_input), ROUTER_INPUTS)
         if not isinstance(self.router_shortcut, bool):
-            raise AwbenchError(f"router_shortcut must be true or false, not {self.router_shortcut!r}")
+            raise ModelZooError(f"router_shortcut must be true or false, not {self.router_shortcut!r}")
         for name in ("router_width", "embedding_dim"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise AwbenchError(f"{name} must be a positive integer, not {value!r}")
+                raise ModelZooError(f"{name} must be a positive integer, not {value!r}")
         fraction = self.adversarial_rank_fraction
         if self.design == "full" and fraction is not None:
-            raise AwbenchError("the full two-bank design takes no adversarial rank fraction: use an aw-lr-* model")
+            raise ModelZooError("the full two-bank design takes no adversarial rank fraction: use an aw-lr-* model")
         if self.design == "low-rank":
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
-                raise AwbenchError(f"the low-rank fraction must lie in (0, 1], not {fraction!r}")
+                raise ModelZooError(f"the low-rank fraction must lie in (0, 1], not {fraction!r}")
             object.__setattr__(self, "adversarial_rank_fraction", float(fraction))
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,22 +72,13 @@ def resolve(design: str, options: Mapping[str, Any] | None = None) -> AWOptions:
     options = dict(options or {})
     recorded = options.pop("design", design)  # resolved options (checkpoint metadata) name their design
     if recorded != design:
-        raise AwbenchError(f"options of the {recorded} design given to a {design} AW-Net architecture")
+        raise ModelZooError(f"options of the {recorded} design given to a {design} AW-Net architecture")
     unknown = [name for name in options if name not in USER_OPTIONS]
     if unknown:
         raise UnknownNameError("AW-Net option", unknown[0], USER_OPTIONS)
     if design == "low-rank" and options.get("adversarial_rank_fraction") is None:
         options["adversarial_rank_fraction"] = DEFAULT_ADVERSARIAL_RANK_FRACTION
     return AWOptions(design=design, **options)
-
-
-def design_of(architecture: str) -> str | None:
-    """'full' or 'low-rank' for an AW-Net architecture name, None for a static one."""
-    if architecture.startswith(LOW_RANK_PREFIX):
-        return "low-rank"
-    if architecture.startswith(FULL_PREFIX):
-        return "full"
-    return None
 
 
 def describe_design(architecture: str) -> str:

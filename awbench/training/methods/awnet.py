@@ -53,7 +53,7 @@ DECAY_RATIO = 0.2  # an lr at most this fraction of the previous epoch's is a de
 
 def lr_decay_epochs(config: TrainConfig) -> list[int]:
     """The (0-based) epochs at whose start the run's learning rate decays (piecewise: its x0.1 milestones)."""
-    from awbench.training.loop import learning_rate_factor  # late: the loop imports the methods
+    from awbench.training.config import learning_rate_factor
 
     factors = [learning_rate_factor(config, epoch) for epoch in range(config.epochs)]
     return [epoch for epoch in range(1, config.epochs) if factors[epoch] <= DECAY_RATIO * factors[epoch - 1]]
