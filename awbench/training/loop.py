@@ -136,9 +136,10 @@ def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume
 
 def interrupt_advice(run_path: Path) -> str:
     """What to do after Ctrl-C: resume from the last finished epoch, or, before the first one, start again."""
-    if (run_path / run_layout.LAST_CHECKPOINT).is_file():
+    last = run_path / run_layout.LAST_CHECKPOINT
+    if last.is_file():
         return f"finished epochs are saved; continue with awbench train --resume {run_path}"
-    return (f"stopped before the first epoch ended, so there is nothing to resume (no {run_path / run_layout.LAST_CHECKPOINT}"
+    return (f"stopped before the first epoch ended, so there is nothing to resume (no {last}"
             "); start again: rerun the same awbench train command (not --resume)")
 
 
