@@ -55,6 +55,9 @@ def train(
     robust_teacher: Annotated[Path | None, typer.Option(help="AW-Net: robust teacher checkpoint (MTARD).")] = None,
     temperature_balance: Annotated[bool, typer.Option(
         help="AW-Net with teachers: B-MTARD's entropy-based balance of the teachers' temperatures.")] = False,
+    router_evasion: Annotated[float, typer.Option(
+        help="AW-Net: share in [0, 1] of each batch's adversarial examples made by the evaluation's "
+             "router-evading attacks (regime-clean, low-frequency).")] = 0.0,
     router_input: Annotated[str | None, typer.Option(help="AW-Net router reads: residual | raw | both.")] = None,
     router_shortcut: Annotated[bool | None, typer.Option(
         help="AW-Net: each signal head adds the detection logit [default: on].")] = None,
@@ -108,6 +111,7 @@ def train(
             clean_teacher=str(clean_teacher) if clean_teacher else None,
             robust_teacher=str(robust_teacher) if robust_teacher else None,
             temperature_balance=temperature_balance,
+            router_evasion=router_evasion,
             model_options={key: value for key, value in (
                 ("router_input", router_input), ("router_shortcut", router_shortcut), ("router_width", router_width),
                 ("adversarial_rank_fraction", rank_fraction)) if value is not None},
