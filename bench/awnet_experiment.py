@@ -6,7 +6,9 @@ on/off} x {router shortcut on/off}. Everything goes through the CLI, one process
 
   1. train     `awbench train` each model
   2. evaluate  `awbench eval` each (pgd + autoattack; an AW-Net adds the adaptive suite and per-regime bounds
-               by default) and `awbench sweep-signal` each AW-Net (the fixed-r curve)
+               by default), `awbench sweep-signal` each AW-Net (the fixed-r curve, pgd on each pinned network)
+               and a pgd-only `awbench eval` of each static model (eval-pgd/: compare groups rows by attack
+               set, so the baselines and the r-curves share a group and a front)
   3. compare   `awbench compare` over all of it: its table and pareto plot
 
 Writes under --out: runs/ (run folders, each with eval/ and sweep/), logs/ (each task's output),
@@ -15,7 +17,14 @@ pareto.png, and prints each phase's wall time. A failing task is recorded (statu
 the experiment goes on; tasks that need its output are skipped.
 
     python bench/awnet_experiment.py --tiny --jobs 2 --out /tmp/awx          # CPU rehearsal
-    python bench/awnet_experiment.py --subset 10000 --epochs 15 --n-examples 1000 --jobs 7 --device cuda
+    python bench/awnet_experiment.py --subset 4000 --epochs 10 --n-examples 500 --jobs 7 --device cuda \
+        --aw-eval suite --task-timeout 200                                  # 192 s measured on one H200
+
+Measured on one H200 (16 cores, 7 jobs; docs/results/awnet-experiment.md): training 105 s (the
+router-evasion AW-Nets are the long pole, ~2x the PGD-trained ones), evaluation 80 s with --aw-eval suite.
+The full AW-Net evaluation (--aw-eval full: AutoAttack on the network and on both pinned regimes) is about
+three AutoAttack runs per AW-Net, ~400 s under that contention. The training data must hold --subset plus
+--val-size images.
 """
 
 from __future__ import annotations
@@ -108,6 +117,13 @@ def eval_command(model: Model, args: argparse.Namespace, runs: Path) -> list[str
                    "--seed", args.seed, "--device", args.device, "--out", runs / model.name / "eval", *common(args))
 
 
+def static_pgd_command(model: Model, args: argparse.Namespace, runs: Path) -> list[str]:
+    """A static model's PGD-only evaluation (eval-pgd/): compare groups rows by attack set, so this puts the
+    baselines beside the AW-Nets' r-sweep (pinned networks attacked by pgd) in one group and one front."""
+    return awbench("eval", runs / model.name, "-a", "pgd", "--n-examples", args.n_examples, "--steps", args.eval_steps,
+                   "--seed", args.seed, "--device", args.device, "--out", runs / model.name / "eval-pgd", *common(args))
+
+
 def sweep_command(model: Model, args: argparse.Namespace, runs: Path) -> list[str]:
     return awbench("sweep-signal", runs / model.name, "--values", args.sweep_values, "-a", "pgd",
                    "--n-examples", args.n_examples, "--steps", args.eval_steps, "--seed", args.seed,
@@ -128,7 +144,7 @@ def run_phase(name: str, tasks: list[tuple[Model, str, list[str]]], args: argpar
         if code != 0:
             failure = f"{kind} exit {code}"
             model.status = failure if model.status == "ok" else f"{model.status}; {failure}"
-        print(f"  {kind:6s} {model.name:22s} {'ok' if code == 0 else f'exit {code}':8s} {seconds:7.1f} s",
+        print(f"  {kind:8s} {model.name:22s} {'ok' if code == 0 else f'exit {code}':8s} {seconds:7.1f} s",
               flush=True)
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -229,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     trained = [m for m in chosen if m.status == "ok"]
     tasks = [(m, "eval", eval_command(m, args, runs)) for m in trained]
     tasks += [(m, "sweep", sweep_command(m, args, runs)) for m in trained if m.dynamic]
-    tasks.sort(key=lambda task: (task[1] != "eval", not task[0].dynamic))  # longest first: AW-Net evals, sweeps last
+    tasks += [(m, "eval-pgd", static_pgd_command(m, args, runs)) for m in trained if not m.dynamic]
+    tasks.sort(key=lambda task: (task[1] != "eval", not task[0].dynamic))  # longest first: AW-Net evals
     phases["evaluate"] = run_phase("evaluate", tasks, args, env)
     start = time.perf_counter()
     code, _ = run_task(awbench("compare", runs, "--out", args.out, "--format", "csv,md"),
