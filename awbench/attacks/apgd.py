@@ -90,7 +90,8 @@ def apgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, loss: str = "ce"
                         device=x.device)
     devices = [x.device] if x.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.enable_grad():
-        return attack.perturb(x.detach(), y).detach()
+        # pyautoattack views input gradients (grad.view): a channels_last input (the evaluation's on CUDA) breaks it
+        return attack.perturb(x.detach().contiguous(), y).detach()
 
 
 def _classes_of(model: nn.Module, x: torch.Tensor) -> int:

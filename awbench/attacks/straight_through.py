@@ -4,7 +4,8 @@ A saturated router (signals 1.0 after PGD's noisy start) passes no gradient: d s
 z = 11. Inside `softened_router(model, temperature)` each signal keeps its exact forward value, but its
 gradient is that of sigmoid(z / T), which stays informative for |z| up to a few T (Athalye et al. 2018's
 BPDA, in its straight-through form). The signal logits z are read with forward hooks on the router's
-signal and detection heads (router.py: z = signal_heads(e) + detection_logit); the hook checks that
+signal and detection heads (router.py: z = signal_heads(e) + detection_logit, or signal_heads(e) alone
+without the router shortcut); the hook checks that
 sigmoid(z) reproduces the router's signals and refuses to run otherwise, so a changed router cannot be
 silently attacked with wrong gradients.
 """
@@ -48,7 +49,10 @@ def softened_router(model: nn.Module, temperature: float = DEFAULT_TEMPERATURE) 
 
     def soften(_module: nn.Module, _inputs: Any, output: tuple[dict[str, torch.Tensor], torch.Tensor]) -> Any:
         signals, detection = output
-        logits = captured.pop("heads") + captured.pop("detection").reshape(len(detection), -1)[:, :1]
+        logits = captured.pop("heads")
+        shortcut = captured.pop("detection").reshape(len(detection), -1)[:, :1]
+        if getattr(router, "shortcut", True):  # router_shortcut=False: r = sigmoid(heads) alone
+            logits = logits + shortcut
         parts = logits.split(router.head_sizes, dim=1)
         softened = {}
         for (name, exact), logit in zip(signals.items(), parts):

@@ -75,6 +75,9 @@ def train(
     temperature_balance: Annotated[bool | None, typer.Option(help=default(
         "temperature_balance", "AW-Net with teachers: B-MTARD's entropy-based balance of the teachers' "
         "temperatures."))] = None,
+    router_evasion: Annotated[float | None, typer.Option(help=default(
+        "router_evasion", "AW-Net: share in [0, 1] of each batch's adversarial examples made by the evaluation's "
+        "router-evading attacks (regime-clean, low-frequency)."))] = None,
     router_input: Annotated[str | None, typer.Option(help="AW-Net router reads: residual | raw | both.")] = None,
     router_shortcut: Annotated[bool | None, typer.Option(
         help="AW-Net: each signal head adds the detection logit [default: on].")] = None,

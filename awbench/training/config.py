@@ -45,6 +45,7 @@ class TrainConfig:
     clean_teacher: str | None = None  # AW-Net: checkpoint of a standard-trained teacher (MTARD)
     robust_teacher: str | None = None  # AW-Net: checkpoint of an adversarially trained teacher (MTARD)
     temperature_balance: bool = False  # AW-Net with teachers: B-MTARD's entropy-based teacher temperatures
+    router_evasion: float = 0.0  # AW-Net: share of adversarial examples made by router-evading attacks, in [0, 1]
     model_options: dict[str, Any] = field(default_factory=dict)  # the architecture's own (AW-Net: router, rank)
     subset: int | None = None  # class-balanced training subset size
     val_size: int = 500  # held-out training images for best.pt (by PGD accuracy); 0 disables
@@ -90,6 +91,12 @@ class TrainConfig:
             raise AwbenchError("--lr must be positive")
         if self.schedule not in SCHEDULES:
             raise UnknownNameError("schedule", self.schedule, SCHEDULES)
+        if not 0.0 <= self.router_evasion <= 1.0:  # also refuses NaN
+            raise AwbenchError(f"--router-evasion must lie in [0, 1] (a share of the adversarial examples), "
+                               f"got {self.router_evasion!r}")
+        if self.router_evasion and self.method != "awnet":
+            raise AwbenchError(f"--router-evasion trains an AW-Net's router: it needs --method awnet, not "
+                               f"{self.method!r}")
         for flag, teacher in (("--clean-teacher", self.clean_teacher), ("--robust-teacher", self.robust_teacher)):
             if teacher is not None:
                 check_teacher(teacher, flag)

@@ -70,6 +70,7 @@ def metadata_for(config: TrainConfig, data: ImageData, epoch: int) -> dict[str, 
         "mean": list(spec.mean), "std": list(spec.std), "dataset": config.dataset, "method": config.method,
         "norm": config.norm, "eps": config.eps, "epoch": epoch, "run": config.name, "seed": config.seed,
         "model_options": model_zoo.resolved_options(config.model, config.model_options),
+        **({"router_evasion": config.router_evasion} if config.method == "awnet" else {}),
     }
 
 

@@ -26,6 +26,12 @@ Where each term comes from:
     each step the teacher whose predictions have the larger mean entropy cools (T -= rate) and the other warms
     (T += rate), rate 0.001 (divided by 10 at each lr decay, as the weight rate), T clipped to [1, 10], so the
     two teachers' knowledge keeps a similar scale.
+  * `router_evasion` (a fraction in [0, 1], default 0): that share of each batch's adversarial examples is
+    crafted by the evaluation's router-evading attacks (regime-"clean"-targeted PGD and low-frequency PGD;
+    `awbench.training.methods.evasion`), the rest by the PGD above. Ours, not the paper's: motivated by
+    issue 11's finding that a router trained on PGD alone is a noise-energy switch the adaptive suite evades.
+    The router's detection target is "was this input perturbed": 1 for every adversarial example, whatever
+    made it, 0 for the clean half.
 Deviation from MTARD's code: KL is averaged per sample (`batchmean`, the true KL) rather than per logit, which
 rescales both terms alike and leaves the weights unchanged. The weights, initial losses and temperatures are
 part of state_dict(), so a resumed run continues them.
@@ -44,6 +50,7 @@ from awbench.attacks.pgd import LOSSES, ascend, project
 from awbench.errors import AwbenchError
 from awbench.training.config import TrainConfig
 from awbench.training.methods.base import StepResult, TrainingMethod, frozen
+from awbench.training.methods.evasion import evasion_count, router_evasion_examples
 from awbench.training.methods.registry import register_method
 from model_zoo.aw import AWNet, routing
 
@@ -125,13 +132,26 @@ class AWNetTraining(TrainingMethod):
             return ascend(plain, x, y, start, eps=self.config.eps, step_size=self.config.step_size,
                           steps=self.config.steps, norm=self.norm, loss_fn=loss_fn).detach()
 
+    def adversarial_examples(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The batch's adversarial half: its first round(router_evasion * N) router-evading, the rest PGD."""
+        n_evasion = evasion_count(self.config.router_evasion, len(x))
+        parts = []
+        if n_evasion:
+            parts.append(router_evasion_examples(model, x[:n_evasion], y[:n_evasion], eps=self.config.eps,
+                                                 step_size=self.config.step_size, steps=self.config.steps,
+                                                 norm=self.norm))
+        if n_evasion < len(x):
+            parts.append(self.attack(model, x[n_evasion:], y[n_evasion:]))
+        return torch.cat(parts)
+
     def step(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> StepResult:
         awnet = self._awnet(model)
-        x_adv = self.attack(model, x, y)
+        x_adv = self.adversarial_examples(model, x, y)
         with awnet.split_batch(len(x)):
             logits = model(torch.cat([x, x_adv]))
         clean_logits, adv_logits = logits[: len(x)], logits[len(x):]
         detection_logit = awnet.last_detection_logit.float()
+        # "was this input perturbed": 1 for every adversarial example, PGD or router-evading alike
         is_adversarial = torch.cat([torch.zeros(len(x)), torch.ones(len(x_adv))]).to(detection_logit.device)
         router_loss = F.binary_cross_entropy_with_logits(detection_logit, is_adversarial)
         stats = {"router_acc": ((detection_logit > 0).float() == is_adversarial).float().mean().item(),
