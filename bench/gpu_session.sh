@@ -25,7 +25,7 @@ aw=zoo:cifar10-aw-small-cnn-awnet
 if [ -n "${TINY:-}" ]; then  # CPU rehearsal: the same commands on a few images
   n=20; subset=300; gpu_args="--tiny"; exp_args="--tiny"; extra="--steps 2"
 else
-  n=500; subset=2000; gpu_args=""; exp_args=${EXP_ARGS:-}; extra=""
+  n=500; subset=2000; gpu_args=""; exp_args=${EXP_ARGS:---subset 4000 --epochs 10 --n-examples 500 --jobs 7 --aw-eval suite --task-timeout 200}; extra=""
 fi
 awb() { $py -m awbench "$@"; }
 bounded() { timeout --signal=INT --kill-after=20 "$limit" "$@"; }  # INT: awbench saves what it finished
