@@ -32,7 +32,6 @@ CLEAN_ATTACK = "clean"
 # Usual attacks first, from weakest to strongest; any other attack follows in alphabetical order.
 ATTACK_ORDER = ("fgsm", "pgd", "cw", "cw-l2", "autoattack", "adaptive")
 AW_NET_METHOD = "awnet"
-AW_NET_MODEL_PREFIX = "aw-"
 
 TEXT_COLUMNS = ("run", "model", "method", "dataset", "norm")
 # Read from newer summaries: the attack set (for grouping and pairing) and the sweep a row is one point of.
@@ -60,10 +59,11 @@ def robust_column(attack: str) -> str:
 
 
 def is_aw_net(model: Any, method: Any, dynamic: Any) -> bool:
-    """AW-Net rows: an `aw-` architecture, the `awnet` training method, or an evaluation of a dynamic model."""
-    return (
-        (isinstance(model, str) and model.startswith(AW_NET_MODEL_PREFIX)) or method == AW_NET_METHOD or dynamic is True
-    )
+    """AW-Net rows: an AW-Net architecture (by name, model_zoo's one answer), the `awnet` training method, or an
+    evaluation of a dynamic model."""
+    from model_zoo import is_dynamic_architecture
+
+    return (isinstance(model, str) and is_dynamic_architecture(model)) or method == AW_NET_METHOD or dynamic is True
 
 
 def collect_runs(runs_dir: str | Path) -> Collection:

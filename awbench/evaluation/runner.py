@@ -125,7 +125,7 @@ def evaluate_model(
                                                                  device=device, amp=amp)
     results["checks"].update(model_checks)
     correct = torch.nonzero(clean_correct).flatten()
-    is_dynamic = dynamic.model_is_dynamic(model) or dynamic.router_of(model) is not None
+    is_dynamic = dynamic.model_is_dynamic(model)  # the one answer for a built model (not pinned, has a router)
     attack_set_check = dynamic_models.attack_set_check(attacks, model)
     attacks = sorted(attacks, key=lambda attack: attack.cost) if cascade else list(attacks)  # worst case: same
 
