@@ -42,6 +42,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from awbench.run_layout import SUMMARY  # noqa: E402  (file names of a run folder: torch-free)
+
 SWEEP_VALUES = "0,0.25,0.5,0.75,1"
 
 
@@ -166,9 +170,9 @@ def result_rows(model: Model, runs: Path) -> list[dict[str, Any]]:
     base = {"model": model.name, "architecture": model.architecture, "method": model.method,
             "router_evasion": model.router_evasion, "router_shortcut": model.shortcut, "status": model.status,
             **{f"{kind}_seconds": model.seconds.get(kind) for kind in ("train", "eval", "sweep")}}
-    rows = [{**base, "kind": "model", **numbers(_read(runs / model.name / "eval" / "summary.json"))}]
+    rows = [{**base, "kind": "model", **numbers(_read(runs / model.name / "eval" / SUMMARY))}]
     if model.dynamic:
-        for summary_path in sorted((runs / model.name / "sweep").glob("r*/summary.json")):
+        for summary_path in sorted((runs / model.name / "sweep").glob(f"r*/{SUMMARY}")):
             summary = _read(summary_path)
             rows.append({**base, "kind": "r-sweep", "pin_signal": (summary or {}).get("pin_signal"),
                          **numbers(summary)})
