@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,9 +127,10 @@ def _train_in(run: RunFolder, config: TrainConfig, method, world, device, resume
         run.write_config(config, data=train_data.provenance())
     show_progress = show_progress and world.is_main
 
+    session = Session(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world,
+                      device)
     try:
-        _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world,
-                    device, start_epoch, best, show_progress)
+        _run_epochs(session, start_epoch, best, show_progress)
     except KeyboardInterrupt:
         if world.is_main:
             console.print(f"[yellow]interrupted[/]: {interrupt_advice(run.path)}", soft_wrap=True)
@@ -144,58 +146,90 @@ def interrupt_advice(run_path: Path) -> str:
             "); start again: rerun the same awbench train command (not --resume)")
 
 
-def _run_epochs(config, run, model, step_model, method, optimizer, scheduler, train_data, val_data, world, device,
-                start_epoch: int, best: float, show_progress: bool) -> None:
-    autocast = device.type == "cuda" and config.amp
-    clock = plans.FirstBatchesClock(num_batches(len(train_data), config.batch_size), config.epochs - start_epoch)
+@dataclass
+class Session:
+    """What every epoch of one training run works with (built once by `_train_in`)."""
+
+    config: TrainConfig
+    run: RunFolder
+    model: torch.nn.Module  # the weights that are saved and validated
+    step_model: torch.nn.Module  # what a training step calls: the model, compiled and/or wrapped in DDP
+    method: Any
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    train_data: Any
+    val_data: Any
+    world: distributed.World
+    device: torch.device
+
+
+def _run_epochs(session: Session, start_epoch: int, best: float, show_progress: bool) -> None:
+    config = session.config
+    batches = num_batches(len(session.train_data), config.batch_size)
+    clock = plans.FirstBatchesClock(batches, config.epochs - start_epoch)
     for epoch in range(start_epoch, config.epochs):
-        torch.manual_seed(config.seed * 1000 + epoch)
-        generator = epoch_generator(config.seed, epoch)
-        method.start_epoch(epoch)
-        model.train()
-        totals = {"loss": 0.0, "clean": 0, "adv": 0, "seen": 0}
-        extra: dict[str, float] = {}
         started = time.perf_counter()
-        batches = iterate_batches(train_data, config.batch_size, device=device, shuffle=True,
-                                  augment_images=config.augment, generator=generator, rank=world.rank,
-                                  world_size=world.size)
-        with progress(disable=not show_progress) as bar:
-            task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
-                                config.batch_size), info="")
-            for index, (x, y) in enumerate(batches):
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-                    result = method.step(step_model, x, y)
-                optimizer.zero_grad(set_to_none=True)
-                (result.loss * _shard_weight(len(y), index, len(train_data), config.batch_size, world)).backward()
-                optimizer.step()
-                n = len(y)
-                totals["seen"] += n
-                totals["loss"] += result.loss.item() * n
-                totals["clean"] += (result.clean_logits.argmax(1) == y).sum().item()
-                if result.adv_logits is not None:
-                    totals["adv"] += (result.adv_logits.argmax(1) == y).sum().item()
-                for key, value in (result.stats or {}).items():
-                    extra[key] = extra.get(key, 0.0) + value * n
-                bar.update(task, advance=1, info=_describe(totals, method.adversarial))
-                if show_progress:
-                    clock.batch_finished(index)
-        if world.distributed:  # epoch statistics over all ranks' shards
-            totals, extra = _sum_over_ranks(world, totals, extra)
-        row = {"epoch": epoch + 1, "lr": optimizer.param_groups[0]["lr"],
-               **_epoch_statistics(totals, extra, method.adversarial)}
-        scheduler.step()
-        if world.is_main:  # rank 0 validates, logs and writes checkpoints; the others wait
-            if val_data is not None:
-                row.update(validate(model, val_data, config, device))
-            row["seconds"] = time.perf_counter() - started
-            score = row.get("val_pgd_acc", -float(epoch))
-            is_best = val_data is None or score > best
-            best = max(best, score) if val_data is not None else best
-            run.save_epoch(model, optimizer, scheduler, method, metadata_for(config, train_data, epoch + 1), row,
-                           best=best, is_best=is_best)
+        row = _train_epoch(session, epoch, clock, show_progress)
+        session.scheduler.step()
+        if session.world.is_main:  # rank 0 validates, logs and writes checkpoints; the others wait
+            best = _finish_epoch(session, epoch, row, best, started, show_progress)
+        distributed.barrier(session.world)
+
+
+def _train_epoch(session: Session, epoch: int, clock: plans.FirstBatchesClock, show_progress: bool) -> dict[str, float]:
+    """One pass over this rank's shard of the training data; the epoch's log row (statistics over all ranks)."""
+    config, method, world, train_data = session.config, session.method, session.world, session.train_data
+    autocast = session.device.type == "cuda" and config.amp
+    torch.manual_seed(config.seed * 1000 + epoch)
+    generator = epoch_generator(config.seed, epoch)
+    method.start_epoch(epoch)
+    session.model.train()
+    totals = {"loss": 0.0, "clean": 0, "adv": 0, "seen": 0}
+    extra: dict[str, float] = {}
+    batches = iterate_batches(train_data, config.batch_size, device=session.device, shuffle=True,
+                              augment_images=config.augment, generator=generator, rank=world.rank,
+                              world_size=world.size)
+    with progress(disable=not show_progress) as bar:
+        task = bar.add_task(f"epoch {epoch + 1}/{config.epochs}", total=num_batches(len(train_data),
+                            config.batch_size), info="")
+        for index, (x, y) in enumerate(batches):
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                result = method.step(session.step_model, x, y)
+            session.optimizer.zero_grad(set_to_none=True)
+            (result.loss * _shard_weight(len(y), index, len(train_data), config.batch_size, world)).backward()
+            session.optimizer.step()
+            n = len(y)
+            totals["seen"] += n
+            totals["loss"] += result.loss.item() * n
+            totals["clean"] += (result.clean_logits.argmax(1) == y).sum().item()
+            if result.adv_logits is not None:
+                totals["adv"] += (result.adv_logits.argmax(1) == y).sum().item()
+            for key, value in (result.stats or {}).items():
+                extra[key] = extra.get(key, 0.0) + value * n
+            bar.update(task, advance=1, info=_describe(totals, method.adversarial))
             if show_progress:
-                console.print(_summary_line(row))
-        distributed.barrier(world)
+                clock.batch_finished(index)
+    if world.distributed:  # epoch statistics over all ranks' shards
+        totals, extra = _sum_over_ranks(world, totals, extra)
+    return {"epoch": epoch + 1, "lr": session.optimizer.param_groups[0]["lr"],
+            **_epoch_statistics(totals, extra, method.adversarial)}
+
+
+def _finish_epoch(session: Session, epoch: int, row: dict[str, float], best: float, started: float,
+                  show_progress: bool) -> float:
+    """Rank 0: validate, log and save the epoch (best.pt when its validation PGD accuracy is the best so far)."""
+    config = session.config
+    if session.val_data is not None:
+        row.update(validate(session.model, session.val_data, config, session.device))
+    row["seconds"] = time.perf_counter() - started
+    score = row.get("val_pgd_acc", -float(epoch))
+    is_best = session.val_data is None or score > best
+    best = max(best, score) if session.val_data is not None else best
+    session.run.save_epoch(session.model, session.optimizer, session.scheduler, session.method,
+                           metadata_for(config, session.train_data, epoch + 1), row, best=best, is_best=is_best)
+    if show_progress:
+        console.print(_summary_line(row))
+    return best
 
 
 def _shard_weight(n_local: int, index: int, n_data: int, batch_size: int, world: distributed.World) -> float:
