@@ -3,8 +3,7 @@
 The names below are imported on first use, so that `awbench.data.names` serves the command line without torch.
 """
 
-from importlib import import_module
-from typing import Any
+from awbench.lazy import lazy_getattr
 
 _WHERE = {
     **dict.fromkeys(("SPECS", "DatasetSpec", "ImageData", "balanced_subset", "check_data_dir", "load_dataset",
@@ -16,7 +15,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'awbench.data' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, _WHERE)

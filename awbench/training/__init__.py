@@ -4,8 +4,7 @@ The names below are imported on first use, so that `awbench.training.config` (an
 command line without importing torch.
 """
 
-from importlib import import_module
-from typing import Any
+from awbench.lazy import lazy_getattr
 
 _WHERE = {
     "TrainConfig": "awbench.training.config", "config_for_resume": "awbench.training.run_folder",
@@ -15,7 +14,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'awbench.training' has no attribute '{name}'")
+__getattr__ = lazy_getattr(__name__, _WHERE)
