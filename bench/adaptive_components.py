@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto", help="auto (cuda when available) | cpu | cuda")
     parser.add_argument("--json", default=None, help="also write the rows here")
     parser.add_argument("--suite-only", action="store_true", help="skip the components run alone")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated components to run alone, and nothing else (no union, no suite)")
     parser.add_argument("--pinned-check", action="store_true",
                         help="AutoAttack pinned to r = 0 on the suite's survivors, judged on the real network")
     args = parser.parse_args()
@@ -64,7 +66,12 @@ def main() -> None:
                      "survivors": int(survived.sum()), "seconds": round(seconds, 1), "budget_violations": violations})
         print(json.dumps(rows[-1]), flush=True)
 
-    for candidate in () if args.suite_only else CANDIDATES:
+    only = None if args.only is None else args.only.split(",")
+    unknown = sorted(set(only or ()) - {candidate.name for candidate in CANDIDATES})
+    if unknown:
+        parser.error(f"--only: no component {', '.join(unknown)} (components: "
+                     f"{', '.join(candidate.name for candidate in CANDIDATES)})")
+    for candidate in () if args.suite_only else [c for c in CANDIDATES if only is None or c.name in only]:
         torch.manual_seed(args.seed)
         began = time.perf_counter()
         parts = [candidate.run(attack, model, xc[i:i + args.batch], yc[i:i + args.batch]).detach()
@@ -75,6 +82,9 @@ def main() -> None:
             survived = model(x_adv).argmax(1) == yc
         union &= survived
         record(candidate.name, survived, seconds, x_adv)
+    if only is not None:
+        finish(args, rows, len(yc), device)
+        return
     if not args.suite_only:
         rows.append({"component": "union of the components run alone", "robust_accuracy": int(union.sum()) / args.n,
                      "survivors": int(union.sum()), "seconds": round(sum(r["seconds"] for r in rows), 1)})
@@ -90,7 +100,12 @@ def main() -> None:
     if args.pinned_check:
         rows.append(pinned_check(model, xc[suite_survived], yc[suite_survived], threat, args.seed, args.batch))
         print(json.dumps(rows[-1]), flush=True)
-    summary = {"checkpoint": args.checkpoint, "n": args.n, "clean_correct": len(yc), "device": device, "rows": rows}
+    finish(args, rows, len(yc), device)
+
+
+def finish(args: argparse.Namespace, rows: list[dict], clean_correct: int, device: str) -> None:
+    summary = {"checkpoint": args.checkpoint, "n": args.n, "clean_correct": clean_correct, "device": device,
+               "rows": rows}
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(summary, handle, indent=2)
