@@ -245,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     threads = str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # this checkout's awbench first
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "PYTHONPATH": path}
-    phases = {"train": run_phase("train", [(m, "train", train_command(m, args, runs)) for m in chosen], args, env)}
+    # longest first, so --jobs packs well: the router-evasion AW-Nets (~2x the others), then the other AW-Nets
+    by_cost = sorted(chosen, key=lambda m: (not m.dynamic, not m.router_evasion))
+    phases = {"train": run_phase("train", [(m, "train", train_command(m, args, runs)) for m in by_cost], args, env)}
     trained = [m for m in chosen if m.status == "ok"]
     tasks = [(m, "eval", eval_command(m, args, runs)) for m in trained]
     tasks += [(m, "sweep", sweep_command(m, args, runs)) for m in trained if m.dynamic]
