@@ -182,3 +182,29 @@ def test_resume_accepts_the_run_folder_as_dot(run_cli, tmp_path, data_dir, monke
     code, _, err = run_cli("train", "--resume", ".", "--epochs", "2", "--data-dir", data_dir)
     assert code == 0, err
     assert torch.load(run / "checkpoint.pt", weights_only=True)["training_state"]["epoch"] == 2
+
+
+def test_a_run_from_before_the_aw_design_names_resumes_as_what_it_holds(tmp_path, data_dir, run_cli):
+    """Before `aw-lr-*` existed, `aw-<backbone>` named the low-rank design and config.json/checkpoints had no
+    model_options: such a run resumes as the low-rank network its checkpoint holds (it used to fail to load)."""
+    from model_zoo.aw.options import DEFAULT_ADVERSARIAL_RANK_FRACTION, LEGACY_OPTIONS
+
+    legacy = {**LEGACY_OPTIONS, "adversarial_rank_fraction": DEFAULT_ADVERSARIAL_RANK_FRACTION}
+    run = train(_config(tmp_path, data_dir, model="aw-lr-small-cnn", method="awnet", epochs=1, val_size=0,
+                        model_options=legacy), show_progress=False)
+    config = json.loads((run / "config.json").read_text())
+    config["model"] = "aw-small-cnn"
+    del config["model_options"]
+    (run / "config.json").write_text(json.dumps(config))
+    for name in ("checkpoint.pt", "best.pt"):  # the metadata as the old code wrote it
+        payload = torch.load(run / name, weights_only=True)
+        payload["metadata"]["architecture"] = "aw-small-cnn"
+        del payload["metadata"]["model_options"]
+        torch.save(payload, run / name)
+
+    code, _, err = run_cli("train", "--resume", str(run), "--epochs", "2", "--data-dir", str(data_dir),
+                           "--device", "cpu")
+    assert code == 0, err
+    metadata = checkpoint.read(run / "checkpoint.pt")["metadata"]
+    assert metadata["architecture"] == "aw-lr-small-cnn" and metadata["epoch"] == 2
+    assert metadata["model_options"]["adversarial_rank_fraction"] == DEFAULT_ADVERSARIAL_RANK_FRACTION

@@ -159,7 +159,8 @@ def load_config(run_dir: str | Path) -> TrainConfig:
     if not path.is_file():
         raise AwbenchError(f"{run_dir} is not a run folder (no config.json)")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return TrainConfig.from_dict(_with_legacy_design(raw, Path(run_dir)))
     except UnicodeDecodeError:
         raise AwbenchError(f"{path} is not a valid run configuration (not UTF-8 text)") from None
     except (json.JSONDecodeError, TypeError) as error:
@@ -188,3 +189,17 @@ def config_for_resume(run_dir: str | Path, **given: Any) -> TrainConfig:
         if given.get(name) is not None:
             setattr(config, name, str(given[name]) if name == "data_dir" else given[name])
     return config
+
+
+def _with_legacy_design(raw: Any, run_dir: Path) -> Any:
+    """A config.json written before AW-Net's designs had names (no "model_options"; `aw-<backbone>` then meant
+    the low-rank design) names what the run's checkpoint.pt really holds, so `--resume` rebuilds the same
+    network: the checkpoint's metadata migrated as `awbench.checkpoint.read_migrated` does for loading. Any
+    other config (or a legacy run without a checkpoint yet) is returned as it is."""
+    checkpoint_path = run_dir / run_layout.LAST_CHECKPOINT
+    if not isinstance(raw, dict) or "model_options" in raw or not checkpoint_path.is_file():
+        return raw
+    metadata = checkpoint.read_migrated(checkpoint_path)["metadata"]
+    if "migrated_from" not in metadata or metadata["migrated_from"] != raw.get("model"):
+        return raw
+    return {**raw, "model": metadata["architecture"], "model_options": metadata["model_options"]}
