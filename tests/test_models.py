@@ -407,6 +407,21 @@ def test_zoo_list_published_shows_external_and_marks_what_cannot_be_evaluated(ru
     assert code == 0 and "not evaluable " not in err
 
 
+def test_zoo_list_published_is_readable_in_an_80_column_terminal(run_cli, monkeypatch):
+    """Every cell used to be cut to "…" at 80 columns; now names and accuracies are whole, and the caption says
+    which wide columns a narrow terminal leaves out (constant ones move to the title)."""
+    from awbench.console import console
+    from awbench.models import leaderboard
+
+    monkeypatch.setattr(console, "width", 80)
+    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "cifar10", "--threat", "Linf")
+    assert code == 0 and "…" not in err
+    best = leaderboard.select("cifar10", "Linf")[0]
+    assert best.model_id in err and f"{best.autoattack_accuracy:.2%}" in err
+    assert "Published models cifar10 Linf" in err
+    assert "Not shown in a terminal this narrow: architecture, external, venue" in " ".join(err.split())
+
+
 def test_a_model_that_does_not_fit_the_images_is_a_one_line_error_naming_their_shape(tmp_path):
     source = tmp_path / "flat.py"
     source.write_text("import torch\ndef build():\n"

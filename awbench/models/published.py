@@ -14,24 +14,41 @@ def print_published(dataset: str | None = None, threat_model: str | None = None)
     selected = leaderboard.select(dataset, threat_model)
     selected = sorted(selected, key=lambda e: (leaderboard.DATASETS.index(e.dataset), e.threat_model, e.eps,
                                                -(e.autoattack_accuracy or 0.0)))
-    table = Table(title=f"Published models (RobustBench leaderboard; evaluate one with rb:MODEL_ID) - "
-                        f"{leaderboard.SOURCE}",
+    columns = {  # name: the cell of an entry, in display order
+        "model_id (rb:MODEL_ID)": lambda e: e.model_id, "dataset": lambda e: e.dataset,
+        "threat": lambda e: e.threat_model, "eps": lambda e: e.eps, "architecture": lambda e: e.architecture,
+        "clean": lambda e: f"{e.clean_accuracy:.2%}", "AutoAttack": lambda e: f"{e.autoattack_accuracy:.2%}",
+        "external": lambda e: f"{e.external:.2%}" if e.external is not None else "", "marks": _marks,
+        "venue": lambda e: e.venue,
+    }
+    # A column with one value for every row goes to the title; a narrow terminal drops the wide, optional ones
+    # (never cut the names and numbers a user reads: an 80-column terminal used to show "…" in every cell).
+    constant = [name for name in ("dataset", "threat", "eps")
+                if len({columns[name](entry) for entry in selected}) == 1 and selected]
+    omitted = [name for name in NARROW_OMITS if console.width < WIDE_ENOUGH]
+    shown = [name for name in columns if name not in constant and name not in omitted]
+    title = " ".join(str(columns[name](selected[0])) for name in constant) if constant else ""
+    table = Table(title=f"Published models {title + ' ' if title else ''}(RobustBench leaderboard; evaluate one "
+                        f"with rb:MODEL_ID) - {leaderboard.SOURCE}",
                   caption="AutoAttack: standard AutoAttack on the full test set, as RobustBench reports it; "
                           "external: the lower accuracy a stronger attack reached, where RobustBench lists one. "
                           "extra: trained with additional data; unreliable: RobustBench marks the AutoAttack "
                           "number as potentially unreliable; not evaluable: awbench lacks its test set "
-                          "(ImageNet), so `awbench eval rb:...` refuses it.",
+                          "(ImageNet), so `awbench eval rb:...` refuses it."
+                          + (f" Not shown in a terminal this narrow: {', '.join(omitted)}." if omitted else ""),
                   box=box.SIMPLE_HEAD)
-    for column in ("model_id (rb:MODEL_ID)", "dataset", "threat", "eps", "architecture", "clean", "AutoAttack",
-                   "external", "marks", "venue"):
-        table.add_column(column, no_wrap=column.startswith("model_id"))
+    for name in shown:
+        table.add_column(name, no_wrap=name != "marks", overflow="fold")
     for entry in selected:
-        marks = ", ".join(mark for mark, on in (("extra data", entry.additional_data),
-                                                ("unreliable", entry.unreliable),
-                                                ("not evaluable", not entry.evaluable)) if on)
-        external = f"{entry.external:.2%}" if entry.external is not None else ""
-        table.add_row(entry.model_id, entry.dataset, entry.threat_model, entry.eps, entry.architecture,
-                      f"{entry.clean_accuracy:.2%}", f"{entry.autoattack_accuracy:.2%}", external, marks,
-                      entry.venue)
+        table.add_row(*(str(columns[name](entry)) for name in shown))
     console.print(table)
     return len(selected)
+
+
+NARROW_OMITS = ("architecture", "external", "venue")
+WIDE_ENOUGH = 140  # columns of terminal that fit every column of the table
+
+
+def _marks(entry: leaderboard.LeaderboardEntry) -> str:
+    return ", ".join(mark for mark, on in (("extra data", entry.additional_data), ("unreliable", entry.unreliable),
+                                           ("not evaluable", not entry.evaluable)) if on)
