@@ -81,6 +81,9 @@ def read(path: str | Path) -> dict[str, Any]:
     metadata = payload.get("metadata")
     if not isinstance(metadata, dict) or any(key not in metadata for key in REQUIRED_METADATA):
         raise CheckpointError(f"{path} lacks the metadata needed to rebuild its model")
+    weights = payload.get("state_dict")
+    if not isinstance(weights, dict) or not all(isinstance(key, str) for key in weights):
+        raise CheckpointError(f"{path} has no weights (its state_dict is not a mapping of parameter names)")
     payload["path"] = str(path)
     return payload
 

@@ -19,9 +19,12 @@ the experiment goes on; tasks that need its output are skipped.
     python bench/awnet_experiment.py --tiny --jobs 2 --out /tmp/awx          # CPU rehearsal
     python bench/awnet_experiment.py --subset 4000 --epochs 10 --n-examples 500 --jobs 7 --device cuda \
         --aw-eval suite --task-timeout 200                                  # 192 s measured on one H200
+    python bench/awnet_experiment.py --subset 4000 --epochs 5 --n-examples 200 --jobs 2 --device cpu
+                                                                        # 5,610 s on the 2-core CPU
 
 Measured on one H200 (16 cores, 7 jobs; docs/results/awnet-experiment.md): training 105 s (the
-router-evasion AW-Nets are the long pole, ~2x the PGD-trained ones), evaluation 80 s with --aw-eval suite.
+router-evasion AW-Nets are the long pole, ~2x the PGD-trained ones; 1.1x on the CPU run), evaluation 80 s
+with --aw-eval suite.
 The full AW-Net evaluation (--aw-eval full: AutoAttack on the network and on both pinned regimes) is about
 three AutoAttack runs per AW-Net, ~400 s under that contention. The training data must hold --subset plus
 --val-size images.
@@ -245,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     threads = str(max(1, (os.cpu_count() or 1) // max(1, args.jobs)))
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # this checkout's awbench first
     env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "PYTHONPATH": path}
-    # longest first, so --jobs packs well: the router-evasion AW-Nets (~2x the others), then the other AW-Nets
+    # longest first, so --jobs packs well: the router-evasion AW-Nets, then the other AW-Nets, then static ones
     by_cost = sorted(chosen, key=lambda m: (not m.dynamic, not m.router_evasion))
     phases = {"train": run_phase("train", [(m, "train", train_command(m, args, runs)) for m in by_cost], args, env)}
     trained = [m for m in chosen if m.status == "ok"]

@@ -407,19 +407,27 @@ def test_zoo_list_published_shows_external_and_marks_what_cannot_be_evaluated(ru
     assert code == 0 and "not evaluable " not in err
 
 
-def test_zoo_list_published_is_readable_in_an_80_column_terminal(run_cli, monkeypatch):
-    """Every cell used to be cut to "…" at 80 columns; now names and accuracies are whole, and the caption says
-    which wide columns a narrow terminal leaves out (constant ones move to the title)."""
+@pytest.mark.parametrize("width", [80, 140])
+@pytest.mark.parametrize("filters", [(), ("--dataset", "cifar10", "--threat", "Linf")])
+def test_zoo_list_published_never_cuts_a_cell_in_a_narrow_terminal(run_cli, monkeypatch, width, filters):
+    """At 80 columns every cell used to be cut (some silently): now every entry's name, accuracies and marks are
+    printed whole, whatever the width; the caption says which optional columns a narrow terminal leaves out."""
     from awbench.console import console
     from awbench.models import leaderboard
 
-    monkeypatch.setattr(console, "width", 80)
-    code, _, err = run_cli("zoo", "list", "--published", "--dataset", "cifar10", "--threat", "Linf")
+    monkeypatch.setattr(console, "width", width)
+    code, _, err = run_cli("zoo", "list", "--published", *filters)
     assert code == 0 and "…" not in err
-    best = leaderboard.select("cifar10", "Linf")[0]
-    assert best.model_id in err and f"{best.autoattack_accuracy:.2%}" in err
-    assert "Published models cifar10 Linf" in err
-    assert "Not shown in a terminal this narrow: architecture, external, venue" in " ".join(err.split())
+    entries = leaderboard.select(*(filters[1::2] or (None, None)))
+    ids = {entry.model_id for entry in entries}
+    rows = [line.split() for line in err.splitlines() if line.split() and line.split()[0] in ids]
+    assert len(rows) == len(entries)
+    for entry in entries:
+        cells = [f"{entry.clean_accuracy:.2%}", f"{entry.autoattack_accuracy:.2%}"]
+        cells += [f"{entry.external:.2%}"] if entry.external is not None else []
+        cells += ["unreliable"] if entry.unreliable else []
+        assert any(row[0] == entry.model_id and all(cell in row for cell in cells) for row in rows), entry
+    assert "Left out in a terminal this narrow: venue, architecture" in " ".join(err.split())
 
 
 def test_a_model_that_does_not_fit_the_images_is_a_one_line_error_naming_their_shape(tmp_path):

@@ -208,3 +208,31 @@ def test_a_run_from_before_the_aw_design_names_resumes_as_what_it_holds(tmp_path
     metadata = checkpoint.read(run / "checkpoint.pt")["metadata"]
     assert metadata["architecture"] == "aw-lr-small-cnn" and metadata["epoch"] == 2
     assert metadata["model_options"]["adversarial_rank_fraction"] == DEFAULT_ADVERSARIAL_RANK_FRACTION
+
+
+@pytest.mark.parametrize("damage", ["no_state_dict", "int_keys", "state_dict_is_a_number", "forged_migration"])
+def test_a_damaged_checkpoint_beside_a_legacy_config_is_a_one_line_error(tmp_path, run_cli, damage):
+    """Resuming reads checkpoint.pt to learn a legacy run's design: a damaged one is one line naming it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    config = TrainConfig(model="small-cnn", method="standard").to_dict()
+    config["model"] = "aw-small-cnn"
+    del config["model_options"]
+    (run / "config.json").write_text(json.dumps(config))
+    metadata = {"architecture": "aw-small-cnn", "num_classes": 10, "in_channels": 3, "mean": [0.5] * 3,
+                "std": [0.25] * 3, "dataset": "cifar10", "method": "awnet", "norm": "Linf", "eps": 8 / 255}
+    payload = {"format": "awbench-checkpoint", "format_version": 1, "metadata": metadata,
+               "state_dict": {"w": torch.zeros(1)}, "training_state": {"epoch": 1}}
+    if damage == "no_state_dict":
+        del payload["state_dict"]
+    elif damage == "int_keys":
+        payload["state_dict"] = {1: torch.zeros(1)}
+    elif damage == "state_dict_is_a_number":
+        payload["state_dict"] = 3
+    else:  # a static architecture that claims to have been migrated from the config's model, without options
+        payload["metadata"] = {**metadata, "architecture": "small-cnn", "migrated_from": "aw-small-cnn"}
+    torch.save(payload, run / "checkpoint.pt")
+    code, _, err = run_cli("train", "--resume", str(run), "--device", "cpu")
+    assert code != 0 and err.startswith("error: ") and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    if damage != "forged_migration":
+        assert "checkpoint.pt" in err

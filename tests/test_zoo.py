@@ -70,6 +70,8 @@ def test_eval_cli_takes_a_zoo_checkpoint(run_cli, data_dir, tmp_path):
 # Logits of every zoo checkpoint on fixed inputs (4 uniform-noise images, then 4 smooth ones, columns 1 and 7 of
 # each row), computed with the code BEFORE the AW designs were renamed (aw-* = full two-bank, aw-lr-* = low-rank)
 # and the router got options: loading must still rebuild exactly these networks.
+ZOO_AW_FULL = "cifar10-aw-small-cnn-awnet-evasion"  # the deciding experiment's published AW-Net (issue 12)
+
 REFERENCE_LOGITS = {
     "cifar10-small-cnn-standard": [3.9351, 1.4024, 4.2206, 1.2358, 5.1254, 1.2599, 4.6408, 1.4408, -2.7233, -2.4394,
                                    -4.3521, -2.2231, -1.0329, -2.2654, -3.7157, -1.9999],
@@ -77,6 +79,9 @@ REFERENCE_LOGITS = {
                                  -0.5475, -0.1604, -0.6197, 0.0946, -0.3589, -0.0746],
     "cifar10-small-cnn-trades": [0.197, -0.0076, 0.287, 0.0535, 0.298, -0.0551, 0.3012, 0.0797, -0.5221, -0.6577,
                                  -0.92, -0.3336, -0.5555, -0.2468, -0.8126, -0.1413],
+    # published after the renaming, by the code of its time (issue 12's deciding experiment, CPU run)
+    ZOO_AW_FULL: [1.7682, 0.1424, 2.0845, 0.181, 2.2599, 0.1503, 2.1804, 0.1777, -0.5438, -0.8914, -1.9315, -0.5573,
+                  -1.0489, -0.0388, -1.5182, -0.4107],
     "cifar10-aw-small-cnn-awnet": [0.1128, 0.0455, 0.2343, 0.0885, 0.3773, 0.0604, 0.4259, 0.0849, -0.5579,
                                    -1.5692, -3.5459, -1.4579, -0.8459, -0.9297, -2.6845, -1.3827],
 }
@@ -113,3 +118,17 @@ def test_the_zoo_awnet_is_the_low_rank_design_and_says_so(run_cli):
     assert code == 0 and "design: AW-Net, low-rank adversarial bank" in " ".join(err.split())
     code, _, err = run_cli("zoo", "list")  # the console is on stderr; cells may wrap
     assert code == 0 and all(word in err for word in ("aw-lr-small-cnn", "two-bank", "low-rank"))
+
+
+def test_the_zoo_holds_a_full_two_bank_awnet_trained_with_router_evasion(run_cli):
+    """The deciding experiment's published AW-Net: every AW layer has two full banks, and the zoo says so."""
+    from model_zoo.aw import AWConv2d, LowRankAWConv2d, aw_layers, routing
+
+    model, metadata = checkpoint.load(f"zoo:{ZOO_AW_FULL}")
+    assert metadata["architecture"] == "aw-small-cnn" and metadata["router_evasion"] > 0
+    convs = [layer for _, layer in aw_layers(routing(model).backbone) if isinstance(layer, AWConv2d | LowRankAWConv2d)]
+    assert len(convs) == 4 and all(isinstance(layer, AWConv2d) for layer in convs)  # small-cnn has 4 convs
+    assert not torch.equal(convs[0].weight_clean, convs[0].weight_adv)  # two banks, trained apart
+    assert manifest.entry(ZOO_AW_FULL).design.startswith("AW-Net, full two-bank")
+    code, _, err = run_cli("zoo", "info", ZOO_AW_FULL)
+    assert code == 0 and "design: AW-Net, full two-bank" in " ".join(err.split())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich import box
+from rich.measure import Measurement
 from rich.table import Table
 
 from awbench.console import console
@@ -21,13 +22,34 @@ def print_published(dataset: str | None = None, threat_model: str | None = None)
         "external": lambda e: f"{e.external:.2%}" if e.external is not None else "", "marks": _marks,
         "venue": lambda e: e.venue,
     }
-    # A column with one value for every row goes to the title; a narrow terminal drops the wide, optional ones
-    # (never cut the names and numbers a user reads: an 80-column terminal used to show "…" in every cell).
+    # A column with one value for every row goes to the title. Cells are never cut (a cut accuracy or a lost
+    # "unreliable" mark would misreport a model): when the table is wider than the terminal, venue and then
+    # architecture are left out (the caption says so), and if it is still wider it is printed at its full
+    # width and the terminal wraps its lines.
     constant = [name for name in ("dataset", "threat", "eps")
-                if len({columns[name](entry) for entry in selected}) == 1 and selected]
-    omitted = [name for name in NARROW_OMITS if console.width < WIDE_ENOUGH]
-    shown = [name for name in columns if name not in constant and name not in omitted]
+                if selected and len({columns[name](entry) for entry in selected}) == 1]
+    shown = [name for name in columns if name not in constant]
     title = " ".join(str(columns[name](selected[0])) for name in constant) if constant else ""
+    omitted: list[str] = []
+    table = _table(selected, columns, shown, title, omitted)
+    for name in OPTIONAL_COLUMNS:
+        if _width(table) <= console.width:
+            break
+        omitted.append(name)
+        table = _table(selected, columns, [n for n in shown if n not in omitted], title, omitted)
+    terminal = console.width
+    try:  # rich caps a print's width at the console's: widen the console for this one table
+        console.width = max(terminal, _width(table))
+        console.print(table)
+    finally:
+        console.width = terminal
+    return len(selected)
+
+
+OPTIONAL_COLUMNS = ("venue", "architecture")  # left out first, in this order, in a terminal too narrow
+
+
+def _table(selected, columns, shown: list[str], title: str, omitted: list[str]) -> Table:
     table = Table(title=f"Published models {title + ' ' if title else ''}(RobustBench leaderboard; evaluate one "
                         f"with rb:MODEL_ID) - {leaderboard.SOURCE}",
                   caption="AutoAttack: standard AutoAttack on the full test set, as RobustBench reports it; "
@@ -35,18 +57,18 @@ def print_published(dataset: str | None = None, threat_model: str | None = None)
                           "extra: trained with additional data; unreliable: RobustBench marks the AutoAttack "
                           "number as potentially unreliable; not evaluable: awbench lacks its test set "
                           "(ImageNet), so `awbench eval rb:...` refuses it."
-                          + (f" Not shown in a terminal this narrow: {', '.join(omitted)}." if omitted else ""),
+                          + (f" Left out in a terminal this narrow: {', '.join(omitted)}." if omitted else ""),
                   box=box.SIMPLE_HEAD)
     for name in shown:
-        table.add_column(name, no_wrap=name != "marks", overflow="fold")
+        table.add_column(name, no_wrap=True)
     for entry in selected:
         table.add_row(*(str(columns[name](entry)) for name in shown))
-    console.print(table)
-    return len(selected)
+    return table
 
 
-NARROW_OMITS = ("architecture", "external", "venue")
-WIDE_ENOUGH = 140  # columns of terminal that fit every column of the table
+def _width(table: Table) -> int:
+    """Columns the table needs with no cell cut or wrapped."""
+    return Measurement.get(console, console.options.update(width=10_000), table).maximum
 
 
 def _marks(entry: leaderboard.LeaderboardEntry) -> str:

@@ -200,6 +200,7 @@ def _with_legacy_design(raw: Any, run_dir: Path) -> Any:
     if not isinstance(raw, dict) or "model_options" in raw or not checkpoint_path.is_file():
         return raw
     metadata = checkpoint.read_migrated(checkpoint_path)["metadata"]
-    if "migrated_from" not in metadata or metadata["migrated_from"] != raw.get("model"):
+    options = metadata.get("model_options")
+    if metadata.get("migrated_from") != raw.get("model") or not isinstance(options, dict):
         return raw
-    return {**raw, "model": metadata["architecture"], "model_options": metadata["model_options"]}
+    return {**raw, "model": metadata["architecture"], "model_options": options}
