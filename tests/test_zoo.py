@@ -67,11 +67,11 @@ def test_eval_cli_takes_a_zoo_checkpoint(run_cli, data_dir, tmp_path):
     assert json.loads(out)["model"] == "small-cnn"
 
 
+ZOO_AW_FULL = "cifar10-aw-small-cnn-awnet-evasion"  # the deciding experiment's published AW-Net (issue 12)
+
 # Logits of every zoo checkpoint on fixed inputs (4 uniform-noise images, then 4 smooth ones, columns 1 and 7 of
 # each row), computed with the code BEFORE the AW designs were renamed (aw-* = full two-bank, aw-lr-* = low-rank)
 # and the router got options: loading must still rebuild exactly these networks.
-ZOO_AW_FULL = "cifar10-aw-small-cnn-awnet-evasion"  # the deciding experiment's published AW-Net (issue 12)
-
 REFERENCE_LOGITS = {
     "cifar10-small-cnn-standard": [3.9351, 1.4024, 4.2206, 1.2358, 5.1254, 1.2599, 4.6408, 1.4408, -2.7233, -2.4394,
                                    -4.3521, -2.2231, -1.0329, -2.2654, -3.7157, -1.9999],
