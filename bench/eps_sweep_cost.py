@@ -43,10 +43,9 @@ def cpu_seconds(run: Callable[..., object], *args: object, **kwargs: object) -> 
 def measure(model: str, eps: str, options: dict) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
-        name = f"zoo:{model}"
-        evaluate_checkpoint(name, eps=parse_eps_list(eps)[-1], out=out / "warm-up", **options)  # untimed
+        name, budgets = f"zoo:{model}", parse_eps_list(eps)
+        evaluate_checkpoint(name, eps=budgets[-1], out=out / "warm-up", **options)  # untimed
         row = {"sweep": cpu_seconds(evaluate_eps_sweep, name, eps=eps, out=out / "sweep", **options)}
-        budgets = parse_eps_list(eps)
         for index, budget in enumerate(budgets):
             row[budget] = cpu_seconds(evaluate_checkpoint, name, eps=budget, out=out / f"e{index}", **options)
         clean_only = {**options, "attacks": ["clean"]}

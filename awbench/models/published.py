@@ -32,14 +32,16 @@ def print_published(dataset: str | None = None, threat_model: str | None = None)
     title = " ".join(str(columns[name](selected[0])) for name in constant) if constant else ""
     omitted: list[str] = []
     table = _table(selected, columns, shown, title, omitted)
+    width = _width(table)
     for name in OPTIONAL_COLUMNS:
-        if _width(table) <= console.width:
+        if width <= console.width:
             break
         omitted.append(name)
         table = _table(selected, columns, [n for n in shown if n not in omitted], title, omitted)
+        width = _width(table)
     terminal = console.width
     try:  # rich caps a print's width at the console's: widen the console for this one table
-        console.width = max(terminal, _width(table))
+        console.width = max(terminal, width)
         console.print(table)
     finally:
         console.width = terminal
